@@ -29,6 +29,56 @@ struct RetryPolicy {
   std::vector<unsigned> retry_on_status{502, 503, 504};
   bool retry_non_idempotent = false;
   std::size_t retry_body_limit = 64 * 1024;
+  // Full-jitter exponential backoff: a retry waits a random time in
+  // [0, min(backoff_max, backoff_base * backoff_multiplier^n)], n = 0 for the first retry.
+  std::chrono::milliseconds backoff_base{25};    // RETRY_BASE_MS
+  std::chrono::milliseconds backoff_max{1'000};  // RETRY_MAX_MS (RETRY_MAX_DELAY_SECONDS)
+  double backoff_multiplier = 2.0;               // RETRY_BACKOFF_FACTOR
+  bool retry_on_connect_failure = true;
+  bool retry_on_timeout = true;  // a per-try timeout, never the route deadline
+};
+
+// Per service: retries may add at most `budget_percent` of the requests seen over `window`,
+// but at least `min_retries_per_second` (so a quiet service can still retry).
+struct RetryBudgetPolicy {
+  double budget_percent = 20.0;
+  double min_retries_per_second = 3.0;
+  std::chrono::milliseconds window{10'000};
+};
+
+// Per service; every endpoint of the service has a breaker with this policy and the service
+// has one more fed with request-level outcomes. Defaults are CIRCUIT_BREAKER_*.
+struct CircuitBreakerPolicy {
+  bool enabled = true;                             // CIRCUIT_BREAKER_ENABLED
+  std::uint32_t failure_threshold = 5;             // consecutive failures; 0 = off
+  std::uint32_t success_threshold = 2;             // half-open successes that close it
+  std::chrono::milliseconds open_timeout{60'000};  // CIRCUIT_BREAKER_TIMEOUT_SECONDS
+  double open_timeout_jitter = 0.1;                // open lasts open_timeout * (1 + U[0, jitter])
+  std::uint32_t half_open_max_requests = 3;        // CIRCUIT_BREAKER_HALF_OPEN_MAX_CALLS
+  // Ratio trip: failures / requests over the sliding window, once at least
+  // window_min_requests were seen. 0 = off.
+  double failure_ratio = 0.5;
+  std::uint32_t window_min_requests = 20;
+  std::chrono::milliseconds window{10'000};
+  // What counts as a failure.
+  bool failure_on_connect_error = true;  // refused, reset, unreachable, TLS handshake
+  bool failure_on_timeout = true;
+  bool failure_on_protocol_error = true;  // malformed or truncated response
+  bool failure_on_5xx = true;
+  std::vector<unsigned> failure_statuses;  // more statuses that count (e.g. 429)
+};
+
+// Passive outlier ejection per service (Envoy-like). An endpoint is ejected for
+// base_ejection_time * (times ejected), capped at max_ejection_time.
+struct OutlierPolicy {
+  bool enabled = true;
+  std::uint32_t consecutive_5xx = 5;               // 0 = off
+  std::uint32_t consecutive_gateway_failures = 5;  // connect errors and timeouts; 0 = off
+  std::chrono::milliseconds base_ejection_time{30'000};
+  std::chrono::milliseconds max_ejection_time{300'000};
+  // At most this share of the service's endpoints ejected at once, but one may always be
+  // (0 = never eject).
+  double max_ejection_percent = 10.0;
 };
 
 struct RouteConfig {
@@ -66,6 +116,8 @@ struct HealthCheckConfig {
   unsigned healthy_threshold = 2;
   unsigned unhealthy_threshold = 3;
   bool enabled = false;  // true when `health_check:` is given
+  // Inclusive status ranges that count as healthy; `expected_statuses: [200, "200-399"]`.
+  std::vector<std::pair<unsigned, unsigned>> expected_statuses{{200, 399}};
 };
 
 struct InstanceConfig {
@@ -83,6 +135,9 @@ struct ServiceConfig {
   std::vector<InstanceConfig> instances;
   LbStrategy lb = LbStrategy::kRoundRobin;
   HealthCheckConfig health_check;
+  CircuitBreakerPolicy circuit_breaker;
+  OutlierPolicy outlier;
+  RetryBudgetPolicy retry_budget;
   std::string source;
 };
 
