@@ -76,13 +76,30 @@ class Registry {
   // the same name and labels.
   void gauge_callback(std::string_view name, std::string_view help, const Labels& labels,
                       std::function<double()> fn);
+  // A counter whose value lives elsewhere (a queue's drop count, CPU time): read when scraped.
+  void counter_callback(std::string_view name, std::string_view help, const Labels& labels,
+                        std::function<double()> fn);
+  // Removes a callback series (an endpoint that left the pool). Plain counters, gauges and
+  // histograms are never removed because the hot path holds references to them.
+  bool remove_callback(std::string_view name, const Labels& labels);
 
-  // Prometheus text exposition format 0.0.4.
+  // Prometheus text exposition format 0.0.4. Callbacks run during render under the registry
+  // lock: they must be cheap and must not call back into the registry.
   std::string render() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Content-Type of render()'s output.
+inline constexpr std::string_view kContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+// process_cpu_seconds_total, process_resident_memory_bytes, process_virtual_memory_bytes,
+// process_open_fds, process_max_fds, process_start_time_seconds (read from /proc when scraped)
+// and gatewayd_build_info{version} 1. An empty version means the compiled-in one, another
+// version replaces the compiled-in series. Idempotent;
+// Registry::global() calls it on first use.
+void register_process_metrics(Registry& registry, std::string_view version = {});
 
 }  // namespace gatewayd::metrics
