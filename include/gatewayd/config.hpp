@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -146,6 +147,13 @@ struct Config {
   std::map<std::string, ServiceConfig, std::less<>> services;
   std::shared_ptr<const Router> router;  // compiled over `routes`
   std::uint64_t generation = 0;          // increases with every published config
+};
+
+// Thrown by config loading and validation. The message names the file, the entry and the
+// field, e.g. "config/routes.yaml:12: routes[3] path=/x: service: unknown service 'foo'".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 }  // namespace gatewayd

@@ -70,12 +70,21 @@ struct Settings {
   // Every variable as finally resolved (name → value), secrets included; use redacted() to show.
   std::map<std::string, std::string> raw;
 
+  // Problems worth a log line that do not stop start-up (unknown keys in .env files, ...).
+  std::vector<std::string> warnings;
+  // The .env files that were read, in order.
+  std::vector<std::string> loaded_files;
+
   // Typed lookups of the variables owned by later modules (JWT_*, REDIS_*, MYSQL_*, ...), all
   // declared in the settings table; they throw SettingsError for malformed values.
   std::string get(const std::string& name) const;
   bool get_bool(const std::string& name) const;
   std::int64_t get_int(const std::string& name) const;
   double get_double(const std::string& name) const;
+  // Durations accept a bare number in the variable's unit (_MS / _SECONDS) or 250ms, 5s, 2m, 1h.
+  std::chrono::milliseconds get_duration(const std::string& name) const;
+  // Comma-separated lists; blanks around items and empty items are dropped.
+  std::vector<std::string> get_list(const std::string& name) const;
 
   std::map<std::string, std::string> redacted() const;
 };
@@ -106,6 +115,9 @@ std::string usage_text();
 // Loads .env then .env.<env> from `base_dir`, then the process environment, then CLI flags.
 // Throws SettingsError naming the variable for malformed values or unknown profile files.
 Settings load_settings(const CliOptions& cli, const std::string& base_dir = ".");
+// The same with an explicit process environment instead of ::environ (tests, embedding).
+Settings load_settings(const CliOptions& cli, const std::string& base_dir,
+                       const std::map<std::string, std::string>& environment);
 
 // Writes `.env.<env>` (or `.env` for "default") from the settings table unless it exists.
 // Returns true when a file was written.
@@ -113,5 +125,12 @@ bool create_env_file(const std::string& base_dir, const std::string& env);
 
 // The text of .env.example, from the settings table.
 std::string env_example_text();
+
+// The text of a bundled profile: `.env.dev` / `.env.prod` for "dev" / "prod", otherwise
+// env_example_text() under a heading naming the profile.
+std::string env_profile_text(const std::string& env);
+
+// The text of docs/CONFIGURATION.md, from the settings table and the CLI.
+std::string configuration_reference_text();
 
 }  // namespace gatewayd
