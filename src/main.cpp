@@ -1,1 +1,69 @@
-int main() { return 0; }
+// gatewayd: CLI entry point. Exit codes: 0 success, 1 start-up/config error, 2 usage error.
+#include <iostream>
+
+#include "app/app.hpp"
+#include "config/config_loader.hpp"
+#include "gatewayd/logging.hpp"
+#include "gatewayd/settings.hpp"
+
+#ifndef GATEWAYD_VERSION
+#define GATEWAYD_VERSION "0.1.0"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace gatewayd;
+  CliOptions cli;
+  try {
+    cli = parse_cli(argc, argv);
+  } catch (const UsageError& e) {
+    std::cerr << "gatewayd: " << e.what() << "\n\n" << usage_text();
+    return 2;
+  }
+  if (cli.help) {
+    std::cout << usage_text();
+    return 0;
+  }
+  if (cli.version) {
+    std::cout << "gatewayd " << GATEWAYD_VERSION << "\n";
+    return 0;
+  }
+  if (cli.create_env) {
+    const bool written = create_env_file(".", cli.env);
+    const std::string name = cli.env == "default" ? ".env" : ".env." + cli.env;
+    std::cout << (written ? "wrote " : "kept existing ") << name << "\n";
+    return 0;
+  }
+
+  Settings settings;
+  try {
+    settings = load_settings(cli, ".");
+  } catch (const std::exception& e) {
+    std::cerr << "gatewayd: invalid settings: " << e.what() << "\n";
+    return 1;
+  }
+  for (const auto& w : settings.warnings) std::cerr << "gatewayd: warning: " << w << "\n";
+
+  if (cli.check_config) {
+    try {
+      const auto config = load_config(settings);
+      std::cout << "gatewayd: configuration ok (" << config->routes.size() << " routes, "
+                << config->services.size() << " services)\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "gatewayd: configuration invalid: " << e.what() << "\n";
+      return 1;
+    }
+  }
+
+  try {
+    logging::init(settings);
+    App app(std::move(settings));
+    const int code = app.run();
+    logging::shutdown();
+    return code;
+  } catch (const std::exception& e) {
+    std::cerr << "gatewayd: " << e.what() << "\n";
+    logging::shutdown();
+    return 1;
+  }
+}

@@ -1,0 +1,85 @@
+#pragma once
+// The middleware chain: every proxied request walks the filters in order (auth, rate limit,
+// ...) after the router resolved its route, then the upstream stage forwards it.
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "gatewayd/config.hpp"
+#include "gatewayd/error.hpp"
+#include "gatewayd/router.hpp"
+
+namespace gatewayd {
+
+// The verified caller, set by the auth filter. Never taken from unverified input.
+struct Identity {
+  std::string subject;      // user id
+  std::string auth_method;  // "jwt" | "api_key"
+  std::string key_id;       // API key id (per-key limits)
+  std::string tenant;
+  std::vector<std::string> roles, permissions, scopes;
+};
+
+struct RequestContext {
+  std::shared_ptr<const Config> config;  // one snapshot for the whole request
+  boost::beast::http::request_header<>* head = nullptr;  // mutable: filters add upstream headers
+  std::string_view method;                  // upper-case
+  NormalizedTarget target;                  // normalised path + raw query
+  RouteMatch match;                         // route resolved by the router
+  std::string request_id;
+  std::string traceparent;  // outgoing W3C traceparent (empty when tracing is off)
+  std::string trace_id;
+  std::string client_ip;
+  bool peer_trusted = false;
+  std::optional<Identity> identity;
+  std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point deadline;
+  // Headers filters add to the downstream response (rate-limit headers, CORS, ...).
+  std::vector<std::pair<std::string, std::string>> response_headers;
+
+  const RouteConfig& route() const { return *match.route; }
+};
+
+struct Continue {};
+struct LocalReply {
+  LocalReply() = default;
+  LocalReply(ErrorCode c, std::string msg, unsigned st = 0)
+      : code(c), message(std::move(msg)), status(st) {}
+
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+  unsigned status = 0;  // 0 = error_status(code)
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string details_json = "{}";
+};
+using Verdict = std::variant<Continue, LocalReply>;
+
+// What happened to a request, for on_complete hooks (metrics, records, access log).
+struct Outcome {
+  unsigned status = 0;
+  std::string_view error_code;  // empty on success
+  std::string_view upstream;    // endpoint id that served it
+  double duration_seconds = 0;
+  double upstream_seconds = 0;
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+};
+
+class Filter {
+ public:
+  virtual ~Filter() = default;
+  virtual std::string_view name() const noexcept = 0;
+  virtual boost::asio::awaitable<Verdict> on_request(RequestContext& ctx) = 0;
+  virtual void on_response(RequestContext&, boost::beast::http::response_header<>&) {}
+  virtual void on_complete(const RequestContext&, const Outcome&) noexcept {}
+};
+
+}  // namespace gatewayd

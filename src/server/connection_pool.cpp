@@ -1,0 +1,114 @@
+#include "server/connection_pool.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
+
+#include "gatewayd/config.hpp"
+
+namespace gatewayd {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+ConnectionPool::ConnectionPool(asio::io_context& io, std::size_t max_idle_per_endpoint,
+                               std::chrono::milliseconds idle_timeout)
+    : io_(io), resolver_(io), max_idle_(max_idle_per_endpoint), idle_timeout_(idle_timeout) {}
+
+bool ConnectionPool::still_open(UpstreamConnection& conn) {
+  // An idle upstream connection must have nothing to read: data means a protocol error, EOF
+  // means the peer closed it while it sat in the pool.
+  auto& sock = conn.stream.socket();
+  if (!sock.is_open()) return false;
+  char probe;
+  const auto n = ::recv(sock.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+asio::awaitable<std::pair<error_code, UpstreamConnectionPtr>> ConnectionPool::acquire(
+    const InstanceConfig& instance, std::chrono::milliseconds connect_timeout, bool allow_reuse) {
+  const auto now = std::chrono::steady_clock::now();
+  if (allow_reuse) {
+    if (auto it = idle_.find(instance.id); it != idle_.end()) {
+      auto& stack = it->second;
+      while (!stack.empty()) {
+        UpstreamConnectionPtr conn = std::move(stack.back());
+        stack.pop_back();
+        --idle_total_;
+        if (now - conn->idle_since < idle_timeout_ && still_open(*conn)) {
+          conn->reused = true;
+          co_return std::pair{error_code{}, std::move(conn)};
+        }
+      }
+    }
+  }
+
+  auto conn = std::make_unique<UpstreamConnection>(io_.get_executor());
+  conn->key = instance.id;
+  conn->stream.expires_after(connect_timeout);
+  error_code ec;
+  const auto address = asio::ip::make_address(instance.host, ec);
+  if (!ec) {
+    auto [cec] = co_await conn->stream.async_connect(tcp::endpoint(address, instance.port),
+                                                     asio::as_tuple(asio::use_awaitable));
+    ec = cec;
+  } else {
+    // Asio resolves on its internal thread, so a slow DNS server never stalls this loop.
+    auto [rec, results] = co_await resolver_.async_resolve(
+        instance.host, std::to_string(instance.port), asio::as_tuple(asio::use_awaitable));
+    if (rec) co_return std::pair{rec, UpstreamConnectionPtr{}};
+    auto [cec, ep] =
+        co_await conn->stream.async_connect(results, asio::as_tuple(asio::use_awaitable));
+    ec = cec;
+  }
+  if (ec) co_return std::pair{ec, UpstreamConnectionPtr{}};
+  conn->stream.socket().set_option(tcp::no_delay(true), ec);
+  conn->stream.expires_never();
+  co_return std::pair{error_code{}, std::move(conn)};
+}
+
+void ConnectionPool::release(UpstreamConnectionPtr conn) {
+  if (!conn || !conn->stream.socket().is_open() || conn->buffer.size() != 0) return;
+  auto& stack = idle_[conn->key];
+  if (stack.size() >= max_idle_) return;
+  conn->stream.expires_never();
+  conn->idle_since = std::chrono::steady_clock::now();
+  stack.push_back(std::move(conn));
+  ++idle_total_;
+}
+
+void ConnectionPool::sweep() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& stack = it->second;
+    const auto before = stack.size();
+    std::erase_if(stack, [&](const UpstreamConnectionPtr& c) {
+      return now - c->idle_since >= idle_timeout_ || !still_open(*c);
+    });
+    idle_total_ -= before - stack.size();
+    it = stack.empty() ? idle_.erase(it) : std::next(it);
+  }
+}
+
+void ConnectionPool::clear() {
+  idle_.clear();
+  idle_total_ = 0;
+}
+
+void ConnectionPool::retain_only(const std::vector<std::string>& keep) {
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    if (std::find(keep.begin(), keep.end(), it->first) == keep.end()) {
+      idle_total_ -= it->second.size();
+      it = idle_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace gatewayd

@@ -1,0 +1,438 @@
+#include "server/session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <chrono>
+
+#include "common/cidr.hpp"
+#include "gatewayd/logging.hpp"
+#include "gatewayd/records.hpp"
+#include "gatewayd/router.hpp"
+#include "observability/trace_context.hpp"
+#include "server/builtin_handlers.hpp"
+#include "server/header_rules.hpp"
+#include "server/upstream_proxy.hpp"
+#include "server/worker.hpp"
+
+namespace gatewayd {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t kReadChunk = 8192;
+constexpr std::size_t kBufferSlack = 64 * 1024;  // room for body bytes read past the head
+
+// Host header value without its port ("[::1]:80" -> "[::1]", "a.b:8001" -> "a.b"), lower-cased.
+void host_without_port(std::string_view host, std::string& out) {
+  out.clear();
+  std::size_t end = host.size();
+  if (!host.empty() && host.front() == '[') {
+    const auto close = host.find(']');
+    end = close == std::string_view::npos ? host.size() : close + 1;
+  } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    end = colon;
+  }
+  out.reserve(end);
+  for (std::size_t i = 0; i < end; ++i) {
+    const char c = host[i];
+    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  }
+}
+
+bool has_obsolete_fold(std::string_view head) {
+  // A header line starting with SP/HT continues the previous one (obs-fold, RFC 9112 5.2):
+  // rejected, since proxies that unfold differently are how requests get smuggled.
+  for (auto pos = head.find("\r\n"); pos != std::string_view::npos && pos + 2 < head.size();
+       pos = head.find("\r\n", pos + 2)) {
+    const char next = head[pos + 2];
+    if (next == ' ' || next == '\t') return true;
+  }
+  return false;
+}
+
+bool head_has_bare_cr_or_nul(std::string_view head) {
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    const char c = head[i];
+    if (c == '\0') return true;
+    if (c == '\r' && (i + 1 >= head.size() || head[i + 1] != '\n')) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Session::Session(Worker& worker, asio::ip::tcp::socket socket)
+    : worker_(worker),
+      stream_(std::move(socket)),
+      buffer_(worker.settings().max_header_bytes + kBufferSlack) {
+  error_code ec;
+  const auto peer = stream_.socket().remote_endpoint(ec);
+  if (!ec) client_ip_ = peer.address().to_string();
+  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  peer_trusted_ = !ec && cidr_list_contains(worker.trusted_proxies(), peer.address());
+  worker_.register_session(this);
+  worker_.state().connections.fetch_add(1, std::memory_order_relaxed);
+  worker_.metrics().active_connections.inc();
+  worker_.metrics().connections_total.inc();
+}
+
+Session::~Session() {
+  worker_.unregister_session(this);
+  worker_.state().connections.fetch_sub(1, std::memory_order_relaxed);
+  worker_.metrics().active_connections.dec();
+}
+
+void Session::start(Worker& worker, asio::ip::tcp::socket socket) {
+  auto session = std::make_shared<Session>(worker, std::move(socket));
+  asio::co_spawn(worker.io(), session->run(), [session](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      logging::error().error("session ended by an exception: {}", ex.what());
+    }
+  });
+}
+
+void Session::close_if_idle() {
+  closing_ = true;
+  if (idle_) {
+    error_code ec;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+}
+
+void Session::force_close() {
+  closing_ = true;
+  error_code ec;
+  stream_.socket().close(ec);
+}
+
+asio::awaitable<void> Session::run() {
+  bool first = true;
+  for (;;) {
+    idle_ = true;
+    const HeadStatus status = co_await read_head(first);
+    idle_ = false;
+    first = false;
+    if (status == HeadStatus::kClosed) break;
+    if (status != HeadStatus::kOk) {
+      RequestContext ctx;
+      ctx.started = Clock::now();
+      ctx.request_id = generate_request_id();
+      Downstream down{stream_, buffer_, *parser_};
+      down.keep_alive = false;
+      LocalReply reply;
+      switch (status) {
+        case HeadStatus::kTimeout:
+          reply = {ErrorCode::kRequestTimeout, "request head not received in time"};
+          break;
+        case HeadStatus::kTooLarge:
+          reply = {ErrorCode::kHeadersTooLarge, "request header fields too large"};
+          break;
+        case HeadStatus::kUriTooLong:
+          reply = {ErrorCode::kUriTooLong, "request target too long"};
+          break;
+        default:
+          reply = {ErrorCode::kBadRequest, "malformed request"};
+      }
+      co_await reply_error(ctx, down, reply);
+      complete(ctx, down);
+      break;
+    }
+    const bool keep = co_await handle_request();
+    if (!keep || closing_ || worker_.state().draining.load(std::memory_order_relaxed)) break;
+  }
+  error_code ec;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  stream_.socket().close(ec);
+}
+
+asio::awaitable<Session::HeadStatus> Session::read_head(bool first) {
+  const auto& s = worker_.settings();
+  parser_.emplace();
+  head_size_ = 0;
+  auto deadline = Clock::now() + (first ? s.header_timeout : s.keepalive_timeout);
+  bool got_bytes = buffer_.size() > 0;
+  if (got_bytes) deadline = Clock::now() + s.header_timeout;
+  std::size_t scanned = 0;
+
+  for (;;) {
+    std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    // RFC 9112 2.2: ignore empty lines before a request line.
+    std::size_t lead = 0;
+    while (lead + 1 < data.size() && data[lead] == '\r' && data[lead + 1] == '\n') lead += 2;
+    if (lead > 0) {
+      buffer_.consume(lead);
+      scanned = 0;
+      continue;
+    }
+    const auto end = data.find("\r\n\r\n", scanned);
+    const auto line_end = data.find("\r\n");
+    const std::size_t line_len = line_end == std::string_view::npos ? data.size() : line_end;
+    if (line_len > s.max_uri_length + 32) co_return HeadStatus::kUriTooLong;
+    if (end != std::string_view::npos) {
+      head_size_ = end + 4;
+      if (head_size_ > s.max_header_bytes + 2) co_return HeadStatus::kTooLarge;
+      break;
+    }
+    if (data.size() > s.max_header_bytes) co_return HeadStatus::kTooLarge;
+    scanned = data.size() > 3 ? data.size() - 3 : 0;
+
+    stream_.expires_at(deadline);
+    const std::size_t room = std::min(kReadChunk, buffer_.max_size() - buffer_.size());
+    auto [ec, n] =
+        co_await stream_.async_read_some(buffer_.prepare(room), asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == beast::error::timeout && got_bytes) co_return HeadStatus::kTimeout;
+      co_return HeadStatus::kClosed;
+    }
+    buffer_.commit(n);
+    if (!got_bytes) {
+      got_bytes = true;
+      deadline = Clock::now() + s.header_timeout;
+    }
+  }
+
+  const std::string_view head(static_cast<const char*>(buffer_.data().data()), head_size_);
+  if (has_obsolete_fold(head) || head_has_bare_cr_or_nul(head.substr(0, head.size() - 2))) {
+    co_return HeadStatus::kBadRequest;
+  }
+  parser_->header_limit(static_cast<std::uint32_t>(head_size_ + 1));
+  parser_->body_limit(boost::none);  // enforced per route once the route is known
+  error_code ec;
+  const auto consumed = parser_->put(asio::buffer(head.data(), head.size()), ec);
+  if (ec || !parser_->is_header_done()) co_return HeadStatus::kBadRequest;
+  buffer_.consume(consumed);
+  co_return HeadStatus::kOk;
+}
+
+asio::awaitable<bool> Session::handle_request() {
+  const auto& s = worker_.settings();
+  auto& req = parser_->get();
+  RequestContext ctx;
+  ctx.started = Clock::now();
+  ctx.config = worker_.config();
+  ctx.head = &req;
+  ctx.client_ip = client_ip_;
+  ctx.peer_trusted = peer_trusted_;
+  Downstream down{stream_, buffer_, *parser_};
+  down.keep_alive = req.keep_alive() && !closing_;
+  down.body_consumed = parser_->is_done();
+
+  const auto incoming_id = req["X-Request-Id"];
+  ctx.request_id = is_safe_request_id(incoming_id) ? std::string(incoming_id) : generate_request_id();
+
+  std::string method(req.method_string());
+  for (auto& c : method) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  }
+  ctx.method = method;
+
+  auto finish = [&](const LocalReply& reply) -> asio::awaitable<bool> {
+    if (!parser_->is_done()) down.keep_alive = false;  // unread body: never reuse the stream
+    co_await reply_error(ctx, down, reply);
+    complete(ctx, down);
+    co_return down.keep_alive;
+  };
+
+  std::size_t field_count = 0;
+  std::size_t host_count = 0;
+  for (const auto& f : req) {
+    ++field_count;
+    if (f.name() == http::field::host) ++host_count;
+  }
+  if (field_count > s.max_headers) {
+    down.keep_alive = false;
+    co_return co_await finish({ErrorCode::kHeadersTooLarge, "too many header fields"});
+  }
+  if (req.target().size() > s.max_uri_length) {
+    down.keep_alive = false;
+    co_return co_await finish({ErrorCode::kUriTooLong, "request target too long"});
+  }
+  if (host_count > 1 || (host_count == 0 && req.version() >= 11)) {
+    down.keep_alive = false;
+    co_return co_await finish({ErrorCode::kBadRequest, "exactly one Host header is required"});
+  }
+  if (const auto err = normalize_target(req.target(), ctx.target); err != PathError::kNone) {
+    down.keep_alive = false;
+    co_return co_await finish({ErrorCode::kBadRequest, "invalid request target"});
+  }
+
+  if (is_builtin_path(ctx.target.path)) {
+    co_await reply_builtin(ctx, down, ctx.target.path);
+    complete(ctx, down);
+    co_return down.keep_alive;
+  }
+
+  if (!ctx.config || !ctx.config->router) {
+    co_return co_await finish({ErrorCode::kServiceUnavailable, "no configuration loaded"});
+  }
+  std::string host;
+  host_without_port(req[http::field::host], host);
+  ctx.match = ctx.config->router->match(host, ctx.target.path, ctx.method);
+  if (ctx.match.status == MatchStatus::kNotFound) {
+    co_return co_await finish({ErrorCode::kNotFound, "no route matches this path"});
+  }
+  if (ctx.match.status == MatchStatus::kMethodNotAllowed) {
+    LocalReply reply{ErrorCode::kMethodNotAllowed, "method not allowed on this route"};
+    reply.headers.emplace_back("Allow", ctx.match.allow);
+    co_return co_await finish(reply);
+  }
+  const RouteConfig& route = ctx.route();
+  if (route.service == "internal") {
+    co_return co_await finish({ErrorCode::kNotFound, "no built-in endpoint at this path"});
+  }
+
+  const std::uint64_t body_limit = route.max_body_bytes.value_or(s.max_body_bytes);
+  if (const auto len = parser_->content_length(); len && *len > body_limit) {
+    down.keep_alive = false;
+    co_return co_await finish({ErrorCode::kPayloadTooLarge, "request body too large"});
+  }
+  parser_->body_limit(body_limit);
+  ctx.deadline = ctx.started + route.timeout;
+
+  for (const auto& filter : worker_.filters()) {
+    Verdict verdict = co_await filter->on_request(ctx);
+    if (auto* reply = std::get_if<LocalReply>(&verdict)) co_return co_await finish(*reply);
+  }
+
+  if (auto reply = co_await forward_upstream(worker_, ctx, down)) {
+    if (!down.response_started) {
+      down.keep_alive = down.keep_alive && down.body_consumed;
+      co_return co_await finish(*reply);
+    }
+    down.keep_alive = false;
+  }
+  complete(ctx, down);
+  co_return down.keep_alive && down.body_consumed;
+}
+
+asio::awaitable<void> Session::reply_error(RequestContext& ctx, Downstream& down,
+                                           const LocalReply& reply) {
+  http::response<http::string_body> res;
+  const unsigned status = reply.status != 0 ? reply.status : error_status(reply.code);
+  res.result(status);
+  res.version(11);
+  res.set(http::field::content_type, "application/json");
+  res.set("X-Request-Id", ctx.request_id);
+  for (const auto& [name, value] : reply.headers) res.set(name, value);
+  for (const auto& [name, value] : ctx.response_headers) res.insert(name, value);
+  res.body() = error_body(reply.code, reply.message, ctx.request_id, reply.details_json);
+  res.keep_alive(down.keep_alive);
+  res.prepare_payload();
+  if (ctx.method == "HEAD") res.body().clear();
+  down.status = status;
+  down.error_code = error_code_name(reply.code);
+  down.response_started = true;
+  stream_.expires_after(worker_.settings().body_timeout);
+  http::serializer<false, http::string_body> sr{res};
+  if (ctx.method == "HEAD") {
+    auto [ec, n] = co_await http::async_write_header(stream_, sr, asio::as_tuple(asio::use_awaitable));
+    down.bytes_out += n;
+    if (ec) down.keep_alive = false;
+  } else {
+    auto [ec, n] = co_await http::async_write(stream_, sr, asio::as_tuple(asio::use_awaitable));
+    down.bytes_out += n;
+    if (ec) down.keep_alive = false;
+  }
+}
+
+asio::awaitable<void> Session::reply_builtin(RequestContext& ctx, Downstream& down,
+                                             std::string_view path) {
+  if (ctx.method != "GET" && ctx.method != "HEAD") {
+    LocalReply reply{ErrorCode::kMethodNotAllowed, "method not allowed on this endpoint"};
+    reply.headers.emplace_back("Allow", "GET, HEAD");
+    if (!parser_->is_done()) down.keep_alive = false;
+    co_await reply_error(ctx, down, reply);
+    co_return;
+  }
+  auto res = builtin_response(path, worker_);
+  res.version(11);
+  res.set("X-Request-Id", ctx.request_id);
+  res.keep_alive(down.keep_alive);
+  res.prepare_payload();
+  down.status = res.result_int();
+  down.response_started = true;
+  stream_.expires_after(worker_.settings().body_timeout);
+  http::serializer<false, http::string_body> sr{res};
+  error_code ec;
+  std::size_t n = 0;
+  if (ctx.method == "HEAD") {
+    std::tie(ec, n) =
+        co_await http::async_write_header(stream_, sr, asio::as_tuple(asio::use_awaitable));
+  } else {
+    std::tie(ec, n) = co_await http::async_write(stream_, sr, asio::as_tuple(asio::use_awaitable));
+  }
+  down.bytes_out += n;
+  if (ec) down.keep_alive = false;
+}
+
+void Session::complete(RequestContext& ctx, Downstream& down) {
+  const double seconds = std::chrono::duration<double>(Clock::now() - ctx.started).count();
+  const std::string_view route_name = ctx.match.route ? std::string_view(ctx.match.route->name)
+                                                      : std::string_view("-");
+  worker_.metrics().record_request(route_name, ctx.method, down.status, seconds);
+
+  Outcome outcome;
+  outcome.status = down.status;
+  outcome.error_code = down.error_code;
+  outcome.upstream = down.upstream;
+  outcome.duration_seconds = seconds;
+  outcome.bytes_in = down.bytes_in;
+  outcome.bytes_out = down.bytes_out;
+  for (const auto& filter : worker_.filters()) filter->on_complete(ctx, outcome);
+
+  if (logging::access_enabled()) {
+    logging::AccessEntry e;
+    e.request_id = ctx.request_id;
+    e.trace_id = ctx.trace_id;
+    e.client_ip = client_ip_;
+    e.method = ctx.method;
+    if (ctx.head) {
+      e.target = ctx.head->target();
+      e.user_agent = (*ctx.head)[http::field::user_agent];
+    }
+    e.route = route_name;
+    if (ctx.match.route) e.service = ctx.match.route->service;
+    e.upstream = down.upstream;
+    e.error_code = down.error_code;
+    if (ctx.identity) e.user_id = ctx.identity->subject;
+    e.status = down.status;
+    e.duration_ms = seconds * 1000.0;
+    e.bytes_in = down.bytes_in;
+    e.bytes_out = down.bytes_out;
+    logging::log_access(e);
+  }
+
+  if (auto* sink = worker_.state().records) {
+    RequestRecord r;
+    r.request_id = ctx.request_id;
+    r.method = ctx.method;
+    r.path = ctx.target.path;
+    r.route = route_name;
+    if (ctx.match.route) r.target_service = ctx.match.route->service;
+    if (ctx.identity) r.user_id = ctx.identity->subject;
+    r.client_ip = client_ip_;
+    r.error_code = down.error_code;
+    r.trace_id = ctx.trace_id;
+    r.status_code = down.status;
+    r.response_time_ms = seconds * 1000.0;
+    r.created_at = std::chrono::system_clock::now();
+    sink->submit(std::move(r));
+  }
+}
+
+}  // namespace gatewayd

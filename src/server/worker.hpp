@@ -1,0 +1,82 @@
+#pragma once
+// One event-loop thread: its own io_context, SO_REUSEPORT acceptor, upstream connection pool and
+// filter chain. A connection stays on its worker for life, so nothing here needs a lock.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "common/cidr.hpp"
+#include "gatewayd/config.hpp"
+#include "gatewayd/filter.hpp"
+#include "server/connection_pool.hpp"
+#include "server/request_metrics.hpp"
+#include "server/server_state.hpp"
+
+namespace gatewayd {
+
+class Session;
+
+class Worker {
+ public:
+  Worker(unsigned index, ServerState& state, std::shared_ptr<const Config> config);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Binds the public listener (SO_REUSEPORT). Throws on failure (start-up error).
+  void listen(const boost::asio::ip::tcp::endpoint& endpoint);
+  void add_filter(std::unique_ptr<Filter> filter) { filters_.push_back(std::move(filter)); }
+  void start();  // starts the thread
+  void join();
+
+  // Called from any thread: the worker swaps its snapshot on its own loop.
+  void publish(std::shared_ptr<const Config> config);
+  // Called from any thread: stop accepting, close idle connections, finish in-flight ones.
+  void begin_drain();
+  // Called from any thread: close everything now.
+  void force_stop();
+
+  unsigned index() const noexcept { return index_; }
+  boost::asio::io_context& io() noexcept { return io_; }
+  ServerState& state() noexcept { return state_; }
+  const Settings& settings() const noexcept { return state_.settings; }
+  const std::shared_ptr<const Config>& config() const noexcept { return config_; }
+  ConnectionPool& pool() noexcept { return pool_; }
+  RequestMetrics& metrics() noexcept { return metrics_; }
+  const std::vector<std::unique_ptr<Filter>>& filters() const noexcept { return filters_; }
+  std::uint64_t next_round_robin() noexcept { return rr_++; }
+  std::uint16_t bound_port() const noexcept { return bound_port_; }
+  const std::vector<Cidr>& trusted_proxies() const noexcept { return trusted_proxies_; }
+
+  void register_session(Session* s) { sessions_.insert(s); }
+  void unregister_session(Session* s) { sessions_.erase(s); }
+  std::size_t session_count() const noexcept { return sessions_.size(); }
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  void schedule_sweep();
+
+  unsigned index_;
+  ServerState& state_;
+  boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::uint16_t bound_port_ = 0;
+  std::shared_ptr<const Config> config_;
+  ConnectionPool pool_;
+  RequestMetrics metrics_;
+  std::vector<std::unique_ptr<Filter>> filters_;
+  std::unordered_set<Session*> sessions_;
+  boost::asio::steady_timer sweep_timer_;
+  std::uint64_t rr_ = 0;
+  std::vector<Cidr> trusted_proxies_;
+  std::thread thread_;
+};
+
+}  // namespace gatewayd
