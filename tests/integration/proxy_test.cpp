@@ -1,0 +1,294 @@
+// End-to-end tests of the core proxy: the real gatewayd binary in front of real upstream
+// processes, driven over loopback sockets.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support/gateway_process.hpp"
+#include "support/http_client.hpp"
+
+namespace gatewayd::test {
+namespace {
+
+using nlohmann::json;
+
+std::string services_for(const DemoUpstream& a) {
+  return "services:\n  demo:\n    instances:\n      - url: " + a.url() + "\n";
+}
+
+std::string demo_routes(const std::string& extra = "") {
+  return R"(routes:
+  - path: /demo/**
+    service: demo
+    methods: [GET, POST, PUT, DELETE]
+    auth_required: false
+    strip_prefix: true
+    timeout: 2
+    max_body_bytes: 1048576
+  - path: /raw/**
+    service: demo
+    methods: [GET, POST]
+    auth_required: false
+  - path: /only-get
+    service: demo
+    methods: [GET]
+    auth_required: false
+)" + extra;
+}
+
+std::uint64_t peak_rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+class ProxyTest : public ::testing::Test {
+ protected:
+  DemoUpstream upstream{"demo"};
+  GatewayProcess gateway{{demo_routes(), services_for(upstream), {}, 1, true}};
+};
+
+TEST_F(ProxyTest, ProxiesGetWithStrippedPrefixAndQueryUntouched) {
+  const auto res = http_get(gateway.port(), "/demo/echo/x?b=2&a=1&b=3&empty=&%41=z");
+  ASSERT_EQ(res.status, 200u) << res.error << res.body;
+  const auto j = json::parse(res.body);
+  EXPECT_EQ(j["target"], "/echo/x?b=2&a=1&b=3&empty=&%41=z");
+  EXPECT_FALSE(res.header("X-Request-Id").empty());
+}
+
+TEST_F(ProxyTest, ForwardsTargetByteForByteWithoutRewrite) {
+  const auto res = http_get(gateway.port(), "/raw/echo?q=%7Bx%7D&q=2");
+  ASSERT_EQ(res.status, 200u) << res.body;
+  EXPECT_EQ(json::parse(res.body)["target"], "/raw/echo?q=%7Bx%7D&q=2");
+}
+
+TEST_F(ProxyTest, SetsForwardingHeadersAndStripsSpoofedIdentity) {
+  const auto res = http_get(gateway.port(), "/demo/echo",
+                            {{"X-User-Id", "admin"},
+                             {"X-Roles", "root"},
+                             {"X-Permissions", "*"},
+                             {"X-Forwarded-For", "6.6.6.6"},
+                             {"X-Request-Id", "client-id-42"},
+                             {"Connection", "keep-alive, X-Hop"},
+                             {"X-Hop", "secret"}});
+  ASSERT_EQ(res.status, 200u);
+  const auto j = json::parse(res.body);
+  std::map<std::string, std::string> h;
+  for (const auto& pair : j["headers"]) h[pair[0].get<std::string>()] = pair[1].get<std::string>();
+  EXPECT_EQ(h.count("X-User-Id"), 0u);
+  EXPECT_EQ(h.count("X-Roles"), 0u);
+  EXPECT_EQ(h.count("X-Permissions"), 0u);
+  EXPECT_EQ(h.count("X-Hop"), 0u);
+  EXPECT_EQ(h["X-Forwarded-For"], "127.0.0.1");
+  EXPECT_EQ(h["X-Forwarded-Proto"], "http");
+  EXPECT_EQ(h["X-Request-Id"], "client-id-42");
+  EXPECT_EQ(res.header("X-Request-Id"), "client-id-42");
+}
+
+TEST_F(ProxyTest, UnsafeRequestIdIsReplacedNeverEchoed) {
+  const auto res = http_get(gateway.port(), "/demo/hello", {{"X-Request-Id", "bad id<script>"}});
+  ASSERT_EQ(res.status, 200u);
+  EXPECT_NE(res.header("X-Request-Id"), "bad id<script>");
+  EXPECT_FALSE(res.header("X-Request-Id").empty());
+}
+
+TEST_F(ProxyTest, PostsFixedAndChunkedBodies) {
+  HttpRequestSpec fixed;
+  fixed.method = "POST";
+  fixed.target = "/demo/echo";
+  fixed.body = std::string(100'000, 'a');
+  auto res = http_request(gateway.port(), fixed);
+  ASSERT_EQ(res.status, 200u) << res.error;
+  EXPECT_EQ(json::parse(res.body)["body_size"], 100'000);
+
+  HttpRequestSpec chunked = fixed;
+  chunked.chunked = true;
+  chunked.body = std::string(70'001, 'b');
+  res = http_request(gateway.port(), chunked);
+  ASSERT_EQ(res.status, 200u) << res.error;
+  EXPECT_EQ(json::parse(res.body)["body_size"], 70'001);
+}
+
+TEST_F(ProxyTest, ExpectContinueIsHonoured) {
+  const std::string body(1000, 'z');
+  const std::string head =
+      "POST /demo/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n"
+      "Connection: close\r\n\r\n";
+  const auto out = raw_exchange(gateway.port(), head + body);
+  EXPECT_EQ(out.rfind("HTTP/1.1 100 Continue\r\n\r\n", 0), 0u) << out;
+  EXPECT_NE(out.find("HTTP/1.1 200 OK"), std::string::npos);
+  EXPECT_NE(out.find("\"body_size\":1000"), std::string::npos);
+}
+
+TEST_F(ProxyTest, KeepAliveReusesUpstreamConnections) {
+  const auto a = json::parse(http_get(gateway.port(), "/demo/echo").body);
+  const auto b = json::parse(http_get(gateway.port(), "/demo/echo").body);
+  EXPECT_EQ(a["connection"], b["connection"]);
+
+  HttpConnection client(gateway.port());
+  HttpRequestSpec spec;
+  spec.target = "/demo/hello";
+  for (int i = 0; i < 5; ++i) {
+    const auto r = client.request(spec);
+    ASSERT_EQ(r.status, 200u) << r.error;
+    EXPECT_TRUE(r.keep_alive);
+  }
+}
+
+TEST_F(ProxyTest, HeadFollowsGetWithoutBody) {
+  HttpConnection client(gateway.port());
+  HttpRequestSpec head;
+  head.method = "HEAD";
+  head.target = "/demo/bytes/5000?chunked=1";
+  auto h = client.request(head);
+  ASSERT_EQ(h.status, 200u) << h.error;
+  EXPECT_TRUE(h.body.empty());
+  head.target = "/demo/bytes/5000";
+  h = client.request(head);
+  ASSERT_EQ(h.status, 200u) << h.error;
+  EXPECT_EQ(h.header("Content-Length"), "5000");
+  // The connection is still in sync after HEAD responses.
+  HttpRequestSpec get;
+  get.target = "/demo/hello";
+  const auto g = client.request(get);
+  ASSERT_EQ(g.status, 200u) << g.error;
+  EXPECT_NE(g.body.find("hello"), std::string::npos);
+}
+
+TEST_F(ProxyTest, MultipleSetCookieStaySeparateAndDateIsNotDuplicated) {
+  const auto res = http_get(gateway.port(), "/demo/cookies");
+  ASSERT_EQ(res.status, 200u);
+  EXPECT_EQ(res.headers_named("Set-Cookie").size(), 2u);
+  EXPECT_EQ(res.headers_named("Date").size(), 1u);
+  EXPECT_EQ(res.headers_named("Server").size(), 1u);
+}
+
+TEST_F(ProxyTest, LocalErrorsUseTheJsonShape) {
+  auto res = http_get(gateway.port(), "/nope");
+  EXPECT_EQ(res.status, 404u);
+  auto j = json::parse(res.body);
+  EXPECT_EQ(j["error"]["code"], "NOT_FOUND");
+  EXPECT_EQ(j["request_id"], res.header("X-Request-Id"));
+
+  HttpRequestSpec post;
+  post.method = "POST";
+  post.target = "/only-get";
+  post.body = "x";
+  res = http_request(gateway.port(), post);
+  EXPECT_EQ(res.status, 405u);
+  EXPECT_NE(res.header("Allow").find("GET"), std::string::npos);
+  EXPECT_EQ(json::parse(res.body)["error"]["code"], "METHOD_NOT_ALLOWED");
+}
+
+TEST_F(ProxyTest, RejectsOversizedBodyHeadersAndUri) {
+  HttpRequestSpec big;
+  big.method = "POST";
+  big.target = "/demo/echo";
+  big.body = std::string(2 * 1024 * 1024, 'x');
+  auto res = http_request(gateway.port(), big);
+  EXPECT_EQ(res.status, 413u) << res.error;
+
+  big.chunked = true;
+  res = http_request(gateway.port(), big);
+  EXPECT_TRUE(res.status == 413u || res.status == 0u) << res.status;
+
+  res = http_get(gateway.port(), "/demo/" + std::string(10'000, 'u'));
+  EXPECT_EQ(res.status, 414u);
+
+  res = http_get(gateway.port(), "/demo/hello", {{"X-Big", std::string(20'000, 'h')}});
+  EXPECT_EQ(res.status, 431u);
+}
+
+TEST_F(ProxyTest, RejectsSmugglingShapes) {
+  auto out = raw_exchange(gateway.port(),
+                          "POST /demo/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
+  out = raw_exchange(gateway.port(),
+                     "POST /demo/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5x\r\n\r\nhello");
+  EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
+  out = raw_exchange(gateway.port(),
+                     "GET /demo/hello HTTP/1.1\r\nHost: x\r\nX-A: a\r\n folded\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
+  out = raw_exchange(gateway.port(), "GET /demo/a%2Fb HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
+  out = raw_exchange(gateway.port(), "GET /demo/../../etc HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
+}
+
+TEST_F(ProxyTest, NormalisedPathIsWhatTheUpstreamReceives) {
+  const auto res = http_get(gateway.port(), "/raw/./x/../echo/%7e");
+  ASSERT_EQ(res.status, 200u) << res.body;
+  EXPECT_EQ(json::parse(res.body)["target"], "/raw/echo/~");
+}
+
+TEST_F(ProxyTest, UpstreamDownGives502AndHungGives504) {
+  upstream.stop();
+  auto res = http_get(gateway.port(), "/demo/hello");
+  EXPECT_EQ(res.status, 502u);
+  EXPECT_EQ(json::parse(res.body)["error"]["code"], "BAD_GATEWAY");
+  upstream.start();
+  res = http_get(gateway.port(), "/demo/delay/5000");
+  EXPECT_EQ(res.status, 504u);
+  EXPECT_EQ(json::parse(res.body)["error"]["code"], "UPSTREAM_TIMEOUT");
+}
+
+TEST_F(ProxyTest, StreamsLargeResponsesWithBoundedMemory) {
+  constexpr std::uint64_t kSize = 100ull * 1024 * 1024;
+  for (const char* mode : {"", "?chunked=1"}) {
+    HttpRequestSpec spec;
+    spec.target = std::string("/demo/bytes/") + std::to_string(kSize) + mode;
+    spec.timeout = std::chrono::seconds(60);
+    const auto res = http_request(gateway.port(), spec);
+    ASSERT_EQ(res.status, 200u) << res.error;
+    EXPECT_EQ(res.body.size(), kSize);
+  }
+  // Peak resident memory of the gateway stays far below the size it relayed.
+  EXPECT_LT(peak_rss_kib(gateway.process().pid()), 64u * 1024u);
+}
+
+TEST_F(ProxyTest, TunnelsWebSockets) {
+  namespace beast = boost::beast;
+  namespace websocket = beast::websocket;
+  boost::asio::io_context io;
+  websocket::stream<beast::tcp_stream> ws(io);
+  beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(10));
+  beast::get_lowest_layer(ws).connect(
+      {boost::asio::ip::make_address("127.0.0.1"), gateway.port()});
+  ws.handshake("127.0.0.1", "/demo/ws");
+  for (int i = 0; i < 3; ++i) {
+    const std::string msg = "ping " + std::to_string(i);
+    ws.write(boost::asio::buffer(msg));
+    beast::flat_buffer buf;
+    ws.read(buf);
+    EXPECT_EQ(beast::buffers_to_string(buf.data()), msg);
+  }
+  ws.close(websocket::close_code::normal);
+}
+
+TEST_F(ProxyTest, HealthReadyAndMetrics) {
+  auto res = http_get(gateway.port(), "/health");
+  ASSERT_EQ(res.status, 200u);
+  EXPECT_EQ(json::parse(res.body)["status"], "healthy");
+  res = http_get(gateway.port(), "/ready");
+  EXPECT_EQ(res.status, 200u) << res.body;
+  http_get(gateway.port(), "/demo/hello");
+  res = http_get(gateway.port(), "/metrics");
+  ASSERT_EQ(res.status, 200u);
+  EXPECT_NE(res.body.find("gatewayd_http_requests_total{"), std::string::npos);
+  EXPECT_NE(res.body.find("gatewayd_http_request_duration_seconds_bucket"), std::string::npos);
+  EXPECT_EQ(res.body.find("/demo/hello"), std::string::npos);  // raw paths never become labels
+}
+
+}  // namespace
+}  // namespace gatewayd::test
