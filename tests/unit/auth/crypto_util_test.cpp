@@ -24,14 +24,14 @@ TEST(Base64Url, KnownValues) {
 }
 
 TEST(Base64Url, RejectsWhatStrictDecodingForbids) {
-  EXPECT_FALSE(base64url_decode("ab+c"));    // standard alphabet
+  EXPECT_FALSE(base64url_decode("ab+c"));  // standard alphabet
   EXPECT_FALSE(base64url_decode("ab/c"));
-  EXPECT_FALSE(base64url_decode("YQ=="));    // padding
+  EXPECT_FALSE(base64url_decode("YQ=="));  // padding
   EXPECT_FALSE(base64url_decode("YQ="));
-  EXPECT_FALSE(base64url_decode("Y Q"));     // whitespace
+  EXPECT_FALSE(base64url_decode("Y Q"));  // whitespace
   EXPECT_FALSE(base64url_decode("YQ\n"));
-  EXPECT_FALSE(base64url_decode("abcde"));   // impossible length
-  EXPECT_FALSE(base64url_decode("YR"));      // non-zero trailing bits ("a" is "YQ")
+  EXPECT_FALSE(base64url_decode("abcde"));  // impossible length
+  EXPECT_FALSE(base64url_decode("YR"));     // non-zero trailing bits ("a" is "YQ")
   EXPECT_FALSE(base64url_decode(std::string("YQ\0", 3)));
   EXPECT_TRUE(base64url_decode("YQ"));
   EXPECT_TRUE(base64url_decode(""));

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
-#include "auth/fixtures.hpp"
+#include "auth_fixtures.hpp"
 #include "filters/auth/crypto_util.hpp"
 #include "filters/auth/jwt_signer.hpp"
 #include "filters/auth/key_loader.hpp"
@@ -11,12 +11,12 @@
 namespace gatewayd::auth {
 namespace {
 
+using nlohmann::json;
 using testing::at;
 using testing::fixture_keys;
 using testing::fixture_now;
 using testing::key_path;
 using testing::tokens;
-using nlohmann::json;
 
 JwtVerifyOptions strict_options() {
   JwtVerifyOptions o;
@@ -26,8 +26,12 @@ JwtVerifyOptions strict_options() {
   return o;
 }
 
-std::string attack(const std::string& name) { return tokens()["attacks"][name].get<std::string>(); }
-std::string extra(const std::string& name) { return tokens()["extra"][name].get<std::string>(); }
+std::string attack(const std::string& name) {
+  return tokens()["attacks"][name].get<std::string>();
+}
+std::string extra(const std::string& name) {
+  return tokens()["extra"][name].get<std::string>();
+}
 
 class JwtVerifierTest : public ::testing::Test {
  protected:
@@ -84,8 +88,8 @@ TEST_F(JwtVerifierTest, FlippedSignatureBitFailsForEveryAlgorithm) {
 }
 
 TEST_F(JwtVerifierTest, AlgNoneInAnySpellingIsRejected) {
-  for (const char* name : {"alg_none", "alg_None", "alg_NONE", "alg_none_with_kid",
-                           "alg_none_with_signature"}) {
+  for (const char* name :
+       {"alg_none", "alg_None", "alg_NONE", "alg_none_with_kid", "alg_none_with_signature"}) {
     auto r = verify(attack(name));
     ASSERT_FALSE(r.ok()) << name;
     EXPECT_EQ(r.error(), JwtError::kUnsupportedAlg) << name;
@@ -253,8 +257,7 @@ TEST_F(JwtVerifierTest, OversizedTokenIsRejectedBeforeDecoding) {
   options.max_token_bytes = token.size();
   EXPECT_TRUE(JwtVerifier(options).verify(token, keys_, fixture_now()).ok());
   options.max_token_bytes = token.size() - 1;
-  EXPECT_EQ(JwtVerifier(options).verify(token, keys_, fixture_now()).error(),
-            JwtError::kTooLarge);
+  EXPECT_EQ(JwtVerifier(options).verify(token, keys_, fixture_now()).error(), JwtError::kTooLarge);
   // Default limit 8 KiB, even for garbage that would not decode.
   EXPECT_EQ(verify(std::string(8 * 1024 + 1, '!')).error(), JwtError::kTooLarge);
   // A genuinely signed token that is too big.
@@ -270,8 +273,8 @@ TEST_F(JwtVerifierTest, PayloadMustBeAJsonObject) {
   EXPECT_EQ(verify(attack("payload_not_object")).error(), JwtError::kBadSignature);
   // Correctly signed, but not claims.
   JwtKey key = JwtKey::hmac(testing::hmac_secret(), "hs-1");
-  std::string input = base64url_encode(R"({"alg":"HS256","kid":"hs-1"})") + "." +
-                      base64url_encode("[1,2,3]");
+  std::string input =
+      base64url_encode(R"({"alg":"HS256","kid":"hs-1"})") + "." + base64url_encode("[1,2,3]");
   auto token = input + "." + base64url_encode(*key.sign(JwtAlg::kHS256, input));
   EXPECT_EQ(verify(token).error(), JwtError::kMalformed);
 }

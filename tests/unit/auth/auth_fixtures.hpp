@@ -39,10 +39,14 @@ inline std::string key_path(const std::string& name) {
   return (fixture_dir() / "keys" / name).string();
 }
 
-inline SystemTime at(long long seconds) { return SystemTime(std::chrono::seconds(seconds)); }
+inline SystemTime at(long long seconds) {
+  return SystemTime(std::chrono::seconds(seconds));
+}
 
 // The instant the fixtures are checked at.
-inline SystemTime fixture_now() { return at(tokens()["now"].get<long long>()); }
+inline SystemTime fixture_now() {
+  return at(tokens()["now"].get<long long>());
+}
 
 inline std::string hmac_secret() {
   std::string s = read_fixture("keys/hmac_secret.txt");
