@@ -7,8 +7,8 @@
 #include <regex>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gatewayd/metrics.hpp"
@@ -211,7 +211,8 @@ TEST_F(LoggingTest, TextFormatIsOneReadableLinePerEvent) {
   ASSERT_EQ(app_lines.size(), 1u);
   EXPECT_TRUE(std::regex_match(
       app_lines[0],
-      std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z info \[application\] first\\nsecond)")))
+      std::regex(
+          R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z info \[application\] first\\nsecond)")))
       << app_lines[0];
 
   const auto access_lines = lines_of(log("access.log"));
@@ -235,8 +236,12 @@ TEST_F(LoggingTest, AuditAndEventLinesCarryStructuredFields) {
   log_audit("api_key_revoked", R"({"key_id":"k1","by":"admin"})");
   log_audit("empty_details", "");
   log_event(app(), spdlog::level::info, "config reloaded",
-            {{"result", "ok"}, {"routes", 12}, {"took_ms", 3.5}, {"valid", true},
-             {"generation", std::uint64_t{7}}, {"note", std::string("a\"b")}});
+            {{"result", "ok"},
+             {"routes", 12},
+             {"took_ms", 3.5},
+             {"valid", true},
+             {"generation", std::uint64_t{7}},
+             {"note", std::string("a\"b")}});
   log_event(app(), spdlog::level::debug, "filtered", {{"x", 1}});
   shutdown();
 
@@ -289,8 +294,7 @@ TEST_F(LoggingTest, StartUpErrorsNameThePathOrVariable) {
     init(settings_);
     FAIL() << "expected an exception";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find(settings_.log_directory), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find(settings_.log_directory), std::string::npos) << e.what();
   }
 
   settings_.log_directory = (dir_ / "logs").string();
