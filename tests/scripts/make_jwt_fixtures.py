@@ -87,6 +87,10 @@ def make_keys() -> None:
                 "-out", str(KEYS / f"{name}_public.pem"))
     openssl("rsa", "-in", str(KEYS / "rsa_private.pem"), "-RSAPublicKey_out",
             "-out", str(KEYS / "rsa_public_pkcs1.pem"))
+    openssl("req", "-x509", "-new", "-key", str(KEYS / "rsa_private.pem"), "-subj", "/CN=issuer.test",
+            "-days", "36500", "-out", str(KEYS / "rsa_cert.pem"))
+    openssl("pkcs8", "-topk8", "-in", str(KEYS / "rsa_private.pem"), "-passout", "pass:fixture",
+            "-out", str(KEYS / "rsa_private_encrypted.pem"))
     for name, curve in (("ec256", "P-256"), ("ec384", "P-384"), ("ec521", "P-521")):
         openssl("genpkey", "-algorithm", "EC", "-pkeyopt", f"ec_paramgen_curve:{curve}",
                 "-pkeyopt", "ec_param_enc:named_curve", "-out", str(KEYS / f"{name}_private.pem"))

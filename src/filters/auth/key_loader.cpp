@@ -113,10 +113,14 @@ PkeyPtr ec_from_jwk(const nlohmann::json& jwk) {
   }
   std::string x = b64_member(jwk, "x");
   std::string y = b64_member(jwk, "y");
-  // RFC 7518 section 6.2.1.2: coordinates are the full field size, leading zeros kept.
-  if (x.size() != size || y.size() != size) {
-    throw std::invalid_argument("EC JWK coordinates have the wrong length for " + name);
+  // RFC 7518 section 6.2.1.2 wants the full field size, but some encoders (python3-jwt before
+  // 2.8 among them) drop leading zero bytes; padding them back is unambiguous, and the point is
+  // checked to lie on the curve below anyway.
+  if (x.size() > size || y.size() > size) {
+    throw std::invalid_argument("EC JWK coordinates are too long for " + name);
   }
+  x.insert(0, size - x.size(), '\0');
+  y.insert(0, size - y.size(), '\0');
   std::string point;
   point.reserve(1 + 2 * size);
   point.push_back('\x04');
