@@ -14,7 +14,9 @@ RequestMetrics::RequestMetrics()
     : active_connections(metrics::Registry::global().gauge(
           "gatewayd_active_connections", "Open downstream connections")),
       connections_total(metrics::Registry::global().counter(
-          "gatewayd_connections_total", "Accepted downstream connections")) {}
+          "gatewayd_connections_total", "Accepted downstream connections")),
+      in_flight(metrics::Registry::global().gauge(
+          "gatewayd_requests_in_flight", "Requests whose head was read and whose response is not complete")) {}
 
 std::string_view RequestMetrics::method_label(std::string_view method) noexcept {
   for (auto m : kMethods) {

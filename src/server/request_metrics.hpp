@@ -21,6 +21,7 @@ class RequestMetrics {
 
   metrics::Gauge& active_connections;
   metrics::Counter& connections_total;
+  metrics::Gauge& in_flight;
 
   // Methods outside the standard set become "OTHER" so the label stays bounded.
   static std::string_view method_label(std::string_view method) noexcept;

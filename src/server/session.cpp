@@ -14,7 +14,7 @@
 #include "gatewayd/logging.hpp"
 #include "gatewayd/records.hpp"
 #include "gatewayd/router.hpp"
-#include "observability/trace_context.hpp"
+#include "observability/request_id.hpp"
 #include "server/builtin_handlers.hpp"
 #include "server/header_rules.hpp"
 #include "server/upstream_proxy.hpp"
@@ -221,6 +221,11 @@ asio::awaitable<Session::HeadStatus> Session::read_head(bool first) {
 
 asio::awaitable<bool> Session::handle_request() {
   const auto& s = worker_.settings();
+  struct InFlight {
+    metrics::Gauge& g;
+    explicit InFlight(metrics::Gauge& gauge) : g(gauge) { g.inc(); }
+    ~InFlight() { g.dec(); }
+  } in_flight(worker_.metrics().in_flight);
   auto& req = parser_->get();
   RequestContext ctx;
   ctx.started = Clock::now();

@@ -21,6 +21,9 @@ using RequestParser = boost::beast::http::request_parser<boost::beast::http::buf
 
 // What the proxy needs from the downstream side of an exchange.
 struct Downstream {
+  Downstream(boost::beast::tcp_stream& s, boost::beast::flat_buffer& b, RequestParser& p)
+      : stream(s), buffer(b), parser(p) {}
+
   boost::beast::tcp_stream& stream;
   boost::beast::flat_buffer& buffer;  // bytes read past the request head live here
   RequestParser& parser;
