@@ -81,6 +81,13 @@ void App::start_workers() {
     port = worker->bound_port();
     workers_.push_back(std::move(worker));
   }
+  metrics::Registry::global().gauge_callback(
+      "gatewayd_upstream_pool_idle_connections", "Idle keep-alive connections to upstreams", {},
+      [this] {
+        double total = 0;
+        for (const auto& w : workers_) total += static_cast<double>(w->pool().idle_count());
+        return total;
+      });
   for (auto& w : workers_) w->start();
   logging::app().info("gatewayd listening on {}:{} with {} worker(s), env {}", settings_.host,
                       port, count, settings_.environment);

@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -50,7 +51,8 @@ class ConnectionPool {
   // Closes idle connections of endpoints not in `keep` (after a config or discovery change).
   void retain_only(const std::vector<std::string>& keep);
 
-  std::size_t idle_count() const noexcept { return idle_total_; }
+  // Readable from any thread (metrics scrape); written only by the owning worker.
+  std::size_t idle_count() const noexcept { return idle_total_.load(std::memory_order_relaxed); }
 
  private:
   static bool still_open(UpstreamConnection& conn);
@@ -60,7 +62,7 @@ class ConnectionPool {
   std::size_t max_idle_;
   std::chrono::milliseconds idle_timeout_;
   std::unordered_map<std::string, std::vector<UpstreamConnectionPtr>> idle_;
-  std::size_t idle_total_ = 0;
+  std::atomic<std::size_t> idle_total_{0};
 };
 
 }  // namespace gatewayd
