@@ -770,6 +770,13 @@ def check_kubernetes(c, root, dockerfile_info, config_info, compose_info, known_
     c.check("k8s: terminationGracePeriodSeconds > preStop + SHUTDOWN_GRACE_SECONDS",
             tgps > (pre_sleep or 0) + grace, f"{tgps} <= {pre_sleep} + {grace}")
 
+    # The listener closes at SIGTERM, so /health stops answering while in-flight requests finish;
+    # on kubelets that keep probing during termination, liveness must not give up before that.
+    live = ct.get("livenessProbe") or {}
+    patience = live.get("periodSeconds", 10) * live.get("failureThreshold", 3)
+    c.check("k8s: liveness tolerates a drain (periodSeconds x failureThreshold > "
+            "SHUTDOWN_GRACE_SECONDS)", patience > grace, f"{patience} <= {grace}")
+
     # Volumes: the writable folders of a read-only root, and the ConfigMap directory.
     volumes = {v.get("name"): v for v in pod.get("volumes", [])}
     mounts = {m.get("mountPath"): m for m in ct.get("volumeMounts", [])}

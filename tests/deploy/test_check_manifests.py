@@ -91,6 +91,12 @@ MUTATIONS = [
     ("docker/k8s/deployment.yaml", '- name: SHUTDOWN_GRACE_SECONDS\n              value: "20"',
      '- name: SHUTDOWN_GRACE_SECONDS\n              value: "60"',
      "k8s: terminationGracePeriodSeconds > preStop + SHUTDOWN_GRACE_SECONDS"),
+    ("docker/k8s/deployment.yaml",
+     "              port: http\n            periodSeconds: 10\n            timeoutSeconds: 2\n"
+     "            failureThreshold: 3",
+     "              port: http\n            periodSeconds: 5\n            timeoutSeconds: 2\n"
+     "            failureThreshold: 3",
+     "k8s: liveness tolerates a drain"),
     ("docker/k8s/deployment.yaml", 'command: ["sleep", "5"]', 'command: ["true"]',
      "k8s: gatewayd has a preStop sleep"),
     ("docker/k8s/deployment.yaml", "path: /ready", "path: /health",
