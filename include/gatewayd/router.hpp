@@ -3,6 +3,22 @@
 // Precedence (deterministic, documented in docs/ARCHITECTURE.md):
 //   exact > longest literal prefix > templates with params > wildcard, then higher priority,
 //   then file order. Host-specific routes win over host-less ones of the same rank.
+//
+// Exactly, among the enabled routes whose host and path match, the first by:
+//   1. an exact route (only literal segments, no wildcard) before any other kind;
+//   2. more leading literal segments first ("/a/b/**" before "/a/{x}/c" for "/a/b/c");
+//   3. with equal literal prefixes, a template whose other segments are all {param} before
+//      one with a wildcard ("*" inside, or a trailing "/*", "/**", match: prefix);
+//   4. exact `host`, then "*.domain" (longer suffix first), then no host;
+//   5. higher `priority`;
+//   6. earlier in the file.
+// A route whose methods exclude the request's is skipped for the next one; when every
+// path-matching route is skipped the result is kMethodNotAllowed with `allow` listing the union
+// of their methods (HEAD implied by GET, OPTIONS not special).
+//
+// Path syntax: "/a/b" exact; "/a/*" and "/a/**" (or "/a" with match: prefix) match "/a" and
+// anything under "/a/" but never "/aX"; "{name}" is one non-empty segment; "*" inside a pattern
+// is one non-empty segment. Empty segments are never merged ("/a//b" is not "/a/b").
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -58,12 +74,18 @@ struct NormalizedTarget {
   bool changed = false;    // the path differs from the one the client sent
 };
 
-// Normalises an origin-form request target: resolves "." and "..", merges nothing else,
-// decodes percent-encoded unreserved characters, upper-cases remaining escapes. The query
-// string is kept byte for byte.
+// Normalises an origin-form request target: decodes percent-encoded unreserved characters
+// (A-Z a-z 0-9 - . _ ~), upper-cases the hex of remaining escapes, then resolves "." and ".."
+// (so "%2e%2e" counts as ".."). Nothing else changes: "//" stays. Rejected: a target not
+// starting with '/', %2F/%5C, a literal '\', NUL or %00, other raw or encoded control
+// characters, '#', malformed escapes, and ".." above the root. The query string is kept byte
+// for byte. A path without '%' and dot segments costs one scan and one copy.
 PathError normalize_target(std::string_view target, NormalizedTarget& out);
 
-// Builds the path sent upstream for a matched route (strip_prefix / rewrite_path with {param}).
+// Builds the path sent upstream for a matched route: rewrite_path with {param} substituted, or
+// with strip_prefix the path minus the pattern's leading literal segments ("/demo/**" sends
+// "/demo/hello" as "/hello" and "/demo" as "/"), or `path` unchanged. The caller appends the
+// query.
 std::string upstream_path(const RouteConfig& route, const RouteMatch& match, std::string_view path);
 
 }  // namespace gatewayd
