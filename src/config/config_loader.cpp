@@ -894,6 +894,13 @@ std::shared_ptr<const Config> load_config(const std::string& routes_file,
   return parse_config(routes_text, services_text, defaults, routes_file, services_file);
 }
 
+namespace {
+void parse_services(const Reader& srd, const YAML::Node& sdoc, const ConfigDefaults& defaults,
+                    Config& config);
+void parse_routes(const Reader& rrd, const YAML::Node& rdoc, const ConfigDefaults& defaults,
+                  Config& config);
+}  // namespace
+
 std::shared_ptr<const Config> parse_config(std::string_view routes_yaml,
                                            std::string_view services_yaml,
                                            const ConfigDefaults& defaults,
@@ -901,8 +908,32 @@ std::shared_ptr<const Config> parse_config(std::string_view routes_yaml,
                                            std::string_view services_name) {
   Config config;
 
+  // yaml-cpp reports some problems (bad conversions, odd nodes) only while reading.
+  const auto yaml_error = [](const std::string& file, const YAML::Exception& e) {
+    std::string msg = file;
+    if (e.mark.line >= 0) msg += ":" + std::to_string(e.mark.line + 1);
+    return ConfigError(msg + ": " + e.msg);
+  };
+
   const Reader srd{std::string(services_name)};
-  const YAML::Node sdoc = load_yaml(services_yaml, srd.file());
+  try {
+    parse_services(srd, load_yaml(services_yaml, srd.file()), defaults, config);
+  } catch (const YAML::Exception& e) {
+    throw yaml_error(srd.file(), e);
+  }
+  const Reader rrd{std::string(routes_name)};
+  try {
+    parse_routes(rrd, load_yaml(routes_yaml, rrd.file()), defaults, config);
+  } catch (const YAML::Exception& e) {
+    throw yaml_error(rrd.file(), e);
+  }
+  return finalize_config(std::move(config));
+}
+
+namespace {
+
+void parse_services(const Reader& srd, const YAML::Node& sdoc, const ConfigDefaults& defaults,
+                    Config& config) {
   if (!sdoc.IsMap()) throw ConfigError(srd.file() + ": expected a mapping with 'services:'");
   for_each_field(srd, sdoc, "", "", {"services"},
                  [&](const std::string&, const std::string& field, const YAML::Node& v) {
@@ -916,9 +947,10 @@ std::shared_ptr<const Config> parse_config(std::string_view routes_yaml,
                      }
                    }
                  });
+}
 
-  const Reader rrd{std::string(routes_name)};
-  const YAML::Node rdoc = load_yaml(routes_yaml, rrd.file());
+void parse_routes(const Reader& rrd, const YAML::Node& rdoc, const ConfigDefaults& defaults,
+                  Config& config) {
   if (!rdoc.IsMap()) throw ConfigError(rrd.file() + ": expected a mapping with 'routes:'");
   for_each_field(rrd, rdoc, "", "", {"routes"},
                  [&](const std::string&, const std::string& field, const YAML::Node& v) {
@@ -929,8 +961,9 @@ std::shared_ptr<const Config> parse_config(std::string_view routes_yaml,
                      config.routes.push_back(parse_route(rrd, item, i++, defaults));
                    }
                  });
-  return finalize_config(std::move(config));
 }
+
+}  // namespace
 
 std::shared_ptr<const Config> finalize_config(Config config) {
   auto c = std::make_shared<Config>(std::move(config));
