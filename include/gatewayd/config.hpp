@@ -25,7 +25,7 @@ enum class MatchKind : std::uint8_t {
 enum class LbStrategy : std::uint8_t { kRoundRobin, kWeighted, kLeastConnections, kRandom };
 
 struct RetryPolicy {
-  unsigned retry_count = 0;                    // extra attempts after the first
+  unsigned retry_count = 0;                      // extra attempts after the first
   std::chrono::milliseconds per_try_timeout{0};  // 0 = the route timeout
   std::vector<unsigned> retry_on_status{502, 503, 504};
   bool retry_non_idempotent = false;
@@ -86,14 +86,14 @@ struct RouteConfig {
   std::string name;  // `name:` or, when absent, "<METHODS> <path>"; the metric label
   std::string path;  // the pattern as written
   MatchKind match = MatchKind::kExact;
-  std::string service;                // a service name or "internal"
-  std::vector<std::string> methods;   // upper-case; HEAD is implied by GET
+  std::string service;               // a service name or "internal"
+  std::vector<std::string> methods;  // upper-case; HEAD is implied by GET
   bool auth_required = true;
   std::optional<std::uint32_t> rate_limit;  // requests per minute
   std::chrono::milliseconds timeout{30'000};
   std::chrono::milliseconds connect_timeout{5'000};
-  bool strip_prefix = false;                 // remove the literal prefix before forwarding
-  std::optional<std::string> rewrite_path;   // replaces the matched path ({param} substituted)
+  bool strip_prefix = false;                // remove the literal prefix before forwarding
+  std::optional<std::string> rewrite_path;  // replaces the matched path ({param} substituted)
   std::vector<std::pair<std::string, std::string>> headers;  // extra request headers upstream
   int priority = 0;
   std::optional<std::string> host;  // exact host, or "*.example.com"
@@ -101,9 +101,9 @@ struct RouteConfig {
   std::optional<std::uint64_t> max_body_bytes;  // unset = the global default
   RetryPolicy retry;
   bool forward_authorization = true;
-  std::vector<std::string> auth_methods;      // "jwt", "api_key"; empty = both
-  std::vector<std::string> required_roles;    // any-of
-  std::vector<std::string> required_scopes;   // all-of
+  std::vector<std::string> auth_methods;          // "jwt", "api_key"; empty = both
+  std::vector<std::string> required_roles;        // any-of
+  std::vector<std::string> required_scopes;       // all-of
   std::vector<std::string> required_permissions;  // all-of
 
   // Where it came from, for error messages: "config/routes.yaml routes[3]".
@@ -145,8 +145,10 @@ struct ServiceConfig {
 struct Config {
   std::vector<RouteConfig> routes;  // in file order
   std::map<std::string, ServiceConfig, std::less<>> services;
-  std::shared_ptr<const Router> router;  // compiled over `routes`
-  std::uint64_t generation = 0;          // increases with every published config
+  // Compiled over `routes` and pointing into them: a copied Config must get a new router
+  // (finalize_config in config/config_loader.hpp validates and compiles).
+  std::shared_ptr<const Router> router;
+  std::uint64_t generation = 0;  // increases with every published config
 };
 
 // Thrown by config loading and validation. The message names the file, the entry and the

@@ -59,19 +59,19 @@ class Router {
 
 enum class PathError : std::uint8_t {
   kNone,
-  kNotOrigin,       // not an origin-form target ("/...")
-  kEncodedSlash,    // %2F or %5C in the path
-  kBackslash,       // a literal '\'
-  kNul,             // a NUL byte or %00
-  kBadEncoding,     // malformed percent-encoding or control characters
-  kEscapesRoot,     // dot segments climbing above "/"
+  kNotOrigin,     // not an origin-form target ("/...")
+  kEncodedSlash,  // %2F or %5C in the path
+  kBackslash,     // a literal '\'
+  kNul,           // a NUL byte or %00
+  kBadEncoding,   // malformed percent-encoding or control characters
+  kEscapesRoot,   // dot segments climbing above "/"
 };
 
 struct NormalizedTarget {
   std::string path;        // normalised path the router matches and the upstream receives
   std::string_view query;  // the raw query (without '?'), a view into the original target
   bool has_query = false;
-  bool changed = false;    // the path differs from the one the client sent
+  bool changed = false;  // the path differs from the one the client sent
 };
 
 // Normalises an origin-form request target: decodes percent-encoded unreserved characters
