@@ -5,6 +5,8 @@
 // min(exp, verified_at + ttl): an expired token is never served from here. Entries remember the
 // key set they were verified with, so publishing a new set (a JWKS rotation that dropped a
 // key) invalidates them. Thread-safe; sharded to keep lock hold times short and uncontended.
+// A hit stands for a full verification under one set of JwtVerifyOptions (issuers, audiences,
+// required claims), so each authenticator needs its own cache.
 #include <array>
 #include <chrono>
 #include <cstddef>

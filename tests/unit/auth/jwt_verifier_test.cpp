@@ -269,6 +269,16 @@ TEST_F(JwtVerifierTest, OversizedTokenIsRejectedBeforeDecoding) {
   EXPECT_EQ(verify(*big).error(), JwtError::kTooLarge);
 }
 
+TEST_F(JwtVerifierTest, DeeplyNestedHeaderIsJustMalformed) {
+  // As deep as fits under the size limit: parsing must neither recurse nor crash.
+  std::string header = base64url_encode(std::string(6000, '['));
+  std::string token = header + "." + base64url_encode("{}") + ".c2ln";
+  ASSERT_LE(token.size(), 8u * 1024);
+  EXPECT_EQ(verify(token).error(), JwtError::kMalformed);
+  header = base64url_encode(R"({"alg":"HS256","x":)" + std::string(5000, '[') + "}");
+  EXPECT_EQ(verify(header + "." + base64url_encode("{}") + ".c2ln").error(), JwtError::kMalformed);
+}
+
 TEST_F(JwtVerifierTest, PayloadMustBeAJsonObject) {
   EXPECT_EQ(verify(attack("payload_not_object")).error(), JwtError::kBadSignature);
   // Correctly signed, but not claims.
