@@ -59,9 +59,11 @@ void report_change(const ProbeTask& task, bool healthy, const ProbeResult& resul
     logging::app().info("health check: {}/{} is healthy again ({} passing probes)", task.service,
                         e.id(), task.successes);
   } else {
-    logging::app().warn("health check: {}/{} is unhealthy ({} failed probes, last: {} {})",
-                        task.service, e.id(), task.failures, probe_error_name(result.error),
-                        result.status);
+    const std::string last = result.error == ProbeResult::Error::kNone
+                                 ? "status " + std::to_string(result.status)
+                                 : std::string(probe_error_name(result.error));
+    logging::app().warn("health check: {}/{} is unhealthy ({} failed probes, last: {})",
+                        task.service, e.id(), task.failures, last);
   }
   if (sink == nullptr) return;
   ServiceInstanceRecord record;

@@ -97,7 +97,10 @@ asio::awaitable<ProbeResult> HealthProbe::run(ProbeTarget target) {
 
   if (!target.tcp_only) {
     http::request<http::empty_body> request{http::verb::get, target.path, 11};
-    request.set(http::field::host, target.host + ":" + std::to_string(target.port));
+    const bool ipv6_literal =
+        target.host.find(':') != std::string::npos && target.host.front() != '[';
+    request.set(http::field::host, (ipv6_literal ? "[" + target.host + "]" : target.host) + ":" +
+                                       std::to_string(target.port));
     request.set(http::field::user_agent, "gatewayd-health-check");
     request.set(http::field::connection, "close");
     auto [write_ec, written] = co_await http::async_write(socket_, request, kUseTuple);
