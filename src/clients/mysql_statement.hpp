@@ -1,0 +1,71 @@
+#pragma once
+// A server-side prepared statement. Parameters are bound in placeholder order, then execute()
+// (or query() for a SELECT) sends them; binding starts over after each call. Text parameters are
+// views, not copies: they must stay valid until execute()/query() returns.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "clients/mysql_error.hpp"
+
+struct st_mysql_stmt;
+
+namespace gatewayd {
+
+class MySqlConnection;
+
+class MySqlStatement {
+ public:
+  ~MySqlStatement();
+  MySqlStatement(const MySqlStatement&) = delete;
+  MySqlStatement& operator=(const MySqlStatement&) = delete;
+
+  unsigned param_count() const noexcept { return param_count_; }
+
+  MySqlStatement& bind_text(std::string_view v);
+  MySqlStatement& bind_text_or_null(std::string_view v);  // empty string binds NULL
+  MySqlStatement& bind_int(std::int64_t v);
+  MySqlStatement& bind_uint(std::uint64_t v);
+  MySqlStatement& bind_double(double v);
+  MySqlStatement& bind_bool(bool v) { return bind_int(v ? 1 : 0); }
+  // UTC DATETIME with microseconds (the column decides the stored precision).
+  MySqlStatement& bind_time(std::chrono::system_clock::time_point t);
+  // The epoch (a default-constructed time_point) binds NULL: "never happened".
+  MySqlStatement& bind_time_or_null(std::chrono::system_clock::time_point t);
+  MySqlStatement& bind_null();
+  void clear_params() noexcept { params_.clear(); }
+  std::size_t bound_params() const noexcept { return params_.size(); }
+
+  // Executes a statement without result set (INSERT/UPDATE/DELETE).
+  std::optional<MySqlError> execute();
+  // Executes a SELECT; every value comes back as text.
+  MySqlResult<MySqlRows> query();
+  std::uint64_t affected_rows() const noexcept { return affected_rows_; }
+
+ private:
+  friend class MySqlConnection;
+  MySqlStatement(MySqlConnection* connection, st_mysql_stmt* stmt);
+
+  enum class Kind : std::uint8_t { kNull, kText, kInt, kUint, kDouble, kTime };
+  struct Param {
+    Kind kind = Kind::kNull;
+    std::string_view text;
+    std::int64_t i = 0;
+    std::uint64_t u = 0;
+    double d = 0;
+    std::chrono::system_clock::time_point t{};
+  };
+
+  std::optional<MySqlError> send();
+  MySqlError take_error();
+
+  MySqlConnection* connection_;
+  st_mysql_stmt* stmt_;
+  unsigned param_count_ = 0;
+  std::vector<Param> params_;
+  std::uint64_t affected_rows_ = 0;
+};
+
+}  // namespace gatewayd

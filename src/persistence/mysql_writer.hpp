@@ -1,0 +1,73 @@
+#pragma once
+// Writes batches of records to MySQL/MariaDB: one transaction per batch, one multi-row prepared
+// INSERT per record type and chunk. Chunks have power-of-two sizes up to kMaxRowsPerStatement,
+// so a handful of statements per type are prepared once per connection and reused, whatever the
+// batch size. Row semantics:
+//   gateway_logs, audit_logs           INSERT IGNORE (gateway_logs is unique on request_id, so a
+//                                      replayed row is not duplicated)
+//   rate_limit_records                 upsert, counts add, window_end extends
+//   circuit_breaker_states             upsert, the latest state wins
+//   service_instances                  upsert by (service_name, instance_url)
+// Text is clamped to the column sizes (on a UTF-8 boundary) and JSON columns get valid JSON, so a
+// single odd value cannot make a batch fail forever.
+// Not thread-safe: owned by the persistence writer thread.
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "clients/mysql_connection.hpp"
+#include "clients/mysql_statement.hpp"
+#include "gatewayd/records.hpp"
+
+namespace gatewayd::persistence {
+
+class MySqlWriter {
+ public:
+  static constexpr std::size_t kMaxRowsPerStatement = 64;
+
+  // node_id is stored with gateway_logs/audit_logs rows (CLUSTER_NODE_ID).
+  MySqlWriter(MySqlOptions options, std::string node_id);
+  ~MySqlWriter();
+
+  std::optional<MySqlError> connect();
+  void disconnect() noexcept;
+  bool connected() const noexcept { return connection_.connected(); }
+
+  // Replay progress committed with the rows: the spool generation and the offset just past the
+  // last record of the batch.
+  struct Checkpoint {
+    std::string_view spool_id;
+    std::uint64_t offset = 0;
+  };
+  // All records in one transaction (rolled back on any error).
+  std::optional<MySqlError> write(std::span<const Record> records,
+                                  const std::optional<Checkpoint>& checkpoint = std::nullopt);
+  // The committed offset for a spool generation, 0 when there is none.
+  MySqlResult<std::uint64_t> load_checkpoint(std::string_view spool_id);
+  // Removes checkpoints of generations that no longer exist (best effort).
+  void forget_checkpoint(std::string_view spool_id);
+
+  std::uint64_t statements_executed() const noexcept { return statements_executed_; }
+
+ private:
+  enum Kind : std::size_t { kRequest, kAudit, kRateLimit, kCircuit, kInstance, kKinds };
+  static constexpr std::size_t kChunkSizes = 7;  // 1, 2, 4, ... 64
+
+  MySqlResult<MySqlStatement*> statement(Kind kind, std::size_t rows);
+  std::optional<MySqlError> write_kind(Kind kind, std::span<const Record* const> records);
+
+  MySqlConnection connection_;
+  std::string node_id_;
+  std::array<std::array<std::unique_ptr<MySqlStatement>, kChunkSizes>, kKinds> statements_;
+  std::unique_ptr<MySqlStatement> checkpoint_statement_;
+  std::uint64_t statements_executed_ = 0;
+};
+
+// The longest prefix of `s` with at most `max_chars` UTF-8 characters (never splits one).
+std::string_view clamp_utf8(std::string_view s, std::size_t max_chars) noexcept;
+
+}  // namespace gatewayd::persistence
