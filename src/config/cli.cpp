@@ -62,9 +62,10 @@ CliOptions parse_cli(int argc, const char* const* argv) {
     if (flag->takes_value) {
       if (inline_value) {
         value = std::string(*inline_value);
-      } else if (i + 1 < argc && argv[i + 1] != nullptr) {
+      } else if (i + 1 < argc && argv[i + 1] != nullptr &&
+                 std::string_view(argv[i + 1]).substr(0, 2) != "--") {
         value = argv[++i];
-      } else {
+      } else {  // "--env --port 1" is a forgotten value, not a profile named "--port"
         usage_error("--" + std::string(name) + " needs a value");
       }
       if (value.empty()) usage_error("--" + std::string(name) + " needs a value");

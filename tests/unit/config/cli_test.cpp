@@ -79,6 +79,7 @@ TEST(Cli, Errors) {
   EXPECT_THAT(usage_error({"--bogus"}), HasSubstr("unknown option --bogus"));
   EXPECT_THAT(usage_error({"--port"}), HasSubstr("--port needs a value"));
   EXPECT_THAT(usage_error({"--port="}), HasSubstr("--port needs a value"));
+  EXPECT_THAT(usage_error({"--env", "--port", "1"}), HasSubstr("--env needs a value"));
   EXPECT_THAT(usage_error({"--port", "abc"}), HasSubstr("PORT"));
   EXPECT_THAT(usage_error({"--port", "70000"}), HasSubstr("--port"));
   EXPECT_THAT(usage_error({"--port", "0"}), HasSubstr("--port"));
