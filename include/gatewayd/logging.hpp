@@ -100,7 +100,9 @@ struct AccessEntry {
   double upstream_ms = 0;
   std::uint64_t bytes_in = 0, bytes_out = 0;
 };
-void log_access(const AccessEntry& entry);  // formats per LOG_FORMAT, no-op when disabled
+// Formats per LOG_FORMAT, no-op when disabled. Values of credential-bearing query parameters
+// in `target` (api_key, access_token, password, ...) are written as REDACTED.
+void log_access(const AccessEntry& entry);
 
 // Audit event as a JSON object line in audit.log: {..,"msg":"audit","event":..,"details":{..}}.
 // `details_json` must be a JSON object text (empty means {}); it is written as given.

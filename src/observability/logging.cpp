@@ -24,6 +24,7 @@
 #include "gatewayd/settings.hpp"
 #include "observability/json_text.hpp"
 #include "observability/log_formatter.hpp"
+#include "observability/redact.hpp"
 
 namespace gatewayd::logging {
 
@@ -314,6 +315,16 @@ double finite(double v) {
   return std::isfinite(v) ? v : 0.0;
 }
 
+// The target with credential-bearing query values replaced; a view of the input when there is
+// no query string (the common case).
+std::string_view redacted_target(std::string_view target) {
+  if (target.find('?') == std::string_view::npos) return target;
+  thread_local std::string buffer;
+  buffer.clear();
+  append_redacted_target(buffer, target);
+  return buffer;
+}
+
 void emit(spdlog::logger& logger, spdlog::level::level_enum level, const std::string& payload) {
   logger.log(level, spdlog::string_view_t(payload.data(), payload.size()));
 }
@@ -436,7 +447,7 @@ void log_access(const AccessEntry& e) {
     append_json_member(out, "trace_id", e.trace_id);
     append_json_member(out, "client_ip", e.client_ip);
     append_json_member(out, "method", e.method);
-    append_json_member(out, "target", e.target);
+    append_json_member(out, "target", redacted_target(e.target));
     append_json_member(out, "route", e.route);
     append_json_member(out, "service", e.service);
     append_json_member(out, "upstream", e.upstream);
@@ -453,7 +464,7 @@ void log_access(const AccessEntry& e) {
     out += " \"";
     append_json_text(out, e.method);
     out += ' ';
-    append_json_text(out, e.target);
+    append_json_text(out, redacted_target(e.target));
     fmt::format_to(Out(out), "\" {} {:.3f}ms", e.status, finite(e.duration_ms));
     append_text_member(out, "rid", e.request_id);
     append_text_member(out, "trace", e.trace_id);

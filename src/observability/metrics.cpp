@@ -158,7 +158,8 @@ Histogram::Histogram(std::vector<double> upper_bounds) : bounds_(std::move(upper
 }
 
 void Histogram::observe(double v) noexcept {
-  // le semantics: the first bucket whose bound is >= v. NaN lands in +Inf.
+  if (std::isnan(v)) return;  // would turn _sum into NaN for the life of the process
+  // le semantics: the first bucket whose bound is >= v.
   const auto it = std::lower_bound(bounds_.begin(), bounds_.end(), v);
   const auto index = static_cast<std::size_t>(it - bounds_.begin());
   buckets_[index].fetch_add(1, std::memory_order_relaxed);

@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -20,6 +19,17 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+// "2024-05-01T12:34:56.789Z": ISO 8601, UTC, milliseconds.
+bool is_timestamp(std::string_view ts) {
+  constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd.dddZ";
+  if (ts.size() != kShape.size()) return false;
+  for (std::size_t i = 0; i < ts.size(); ++i) {
+    const bool ok = kShape[i] == 'd' ? (ts[i] >= '0' && ts[i] <= '9') : ts[i] == kShape[i];
+    if (!ok) return false;
+  }
+  return true;
+}
 
 std::vector<std::string> lines_of(const fs::path& path) {
   std::vector<std::string> out;
@@ -95,8 +105,7 @@ TEST_F(LoggingTest, JsonLinesAreParseableWithTimestampLevelLoggerMsg) {
   EXPECT_EQ(j["level"], "info");
   EXPECT_EQ(j["logger"], "application");
   EXPECT_EQ(j["msg"], "gateway \"started\"\non port 8001");
-  const std::regex iso(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)");
-  EXPECT_TRUE(std::regex_match(j["ts"].get<std::string>(), iso)) << j["ts"];
+  EXPECT_TRUE(is_timestamp(j["ts"].get<std::string>())) << j["ts"];
 }
 
 TEST_F(LoggingTest, AppWarningsAndErrorsAreMirroredToErrorLog) {
@@ -178,6 +187,29 @@ TEST_F(LoggingTest, AccessLineHasEveryFieldEscaped) {
   EXPECT_EQ(j["user_agent"], "evil\nagent\x01 \xef\xbf\xbd\xef\xbf\xbd");
 }
 
+TEST_F(LoggingTest, AccessLogRedactsCredentialsInQueryStrings) {
+  init(settings_);
+  AccessEntry e;
+  e.method = "GET";
+  e.target = "/v1/data?page=1&api_key=sk-live-123456&access_token=eyJabc";
+  e.status = 200;
+  log_access(e);
+  settings_.log_format = "text";
+  init(settings_);
+  log_access(e);
+  shutdown();
+  const auto text = test::read_whole_file(log("access.log"));
+  EXPECT_EQ(text.find("sk-live-123456"), std::string::npos) << text;
+  EXPECT_EQ(text.find("eyJabc"), std::string::npos) << text;
+  const auto lines = lines_of(log("access.log"));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(json::parse(lines[0])["target"],
+            "/v1/data?page=1&api_key=REDACTED&access_token=REDACTED");
+  EXPECT_NE(lines[1].find("\"GET /v1/data?page=1&api_key=REDACTED&access_token=REDACTED\""),
+            std::string::npos)
+      << lines[1];
+}
+
 TEST_F(LoggingTest, AccessLogCanBeTurnedOff) {
   settings_.access_log_enabled = false;
   init(settings_);
@@ -209,11 +241,9 @@ TEST_F(LoggingTest, TextFormatIsOneReadableLinePerEvent) {
 
   const auto app_lines = lines_of(log("application.log"));
   ASSERT_EQ(app_lines.size(), 1u);
-  EXPECT_TRUE(std::regex_match(
-      app_lines[0],
-      std::regex(
-          R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z info \[application\] first\\nsecond)")))
-      << app_lines[0];
+  ASSERT_GT(app_lines[0].size(), 25u);
+  EXPECT_TRUE(is_timestamp(std::string_view(app_lines[0]).substr(0, 24))) << app_lines[0];
+  EXPECT_EQ(app_lines[0].substr(24), " info [application] first\\nsecond");
 
   const auto access_lines = lines_of(log("access.log"));
   ASSERT_EQ(access_lines.size(), 1u);
