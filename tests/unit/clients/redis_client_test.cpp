@@ -28,6 +28,8 @@ template <typename T>
 T run(asio::io_context& io, asio::awaitable<T> aw, std::chrono::seconds limit = 20s) {
   std::optional<T> out;
   std::exception_ptr error;
+  // A context that ran out of work stops; it must be restarted before it runs anything again.
+  if (io.stopped()) io.restart();
   asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e, T value) {
     error = e;
     out.emplace(std::move(value));
@@ -41,6 +43,7 @@ T run(asio::io_context& io, asio::awaitable<T> aw, std::chrono::seconds limit = 
 
 // Keeps the io_context turning for a while (lets background reconnects happen).
 void spin(asio::io_context& io, std::chrono::milliseconds d) {
+  if (io.stopped()) io.restart();
   const auto until = Clock::now() + d;
   while (Clock::now() < until) io.run_one_for(10ms);
 }

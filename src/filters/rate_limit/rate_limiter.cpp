@@ -1,0 +1,390 @@
+#include "filters/rate_limit/rate_limiter.hpp"
+
+// GCC 12 reports a false -Wmismatched-new-delete on Asio coroutine frames.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+#include <boost/asio/co_spawn.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <utility>
+
+#include "clients/redis_client.hpp"
+#include "clients/redis_slot.hpp"
+#include "filters/rate_limit/redis_bucket_script.hpp"
+#include "gatewayd/config.hpp"
+#include "gatewayd/logging.hpp"
+#include "gatewayd/metrics.hpp"
+
+namespace gatewayd::ratelimit {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::chrono::milliseconds kProbeMin{250};
+constexpr std::chrono::milliseconds kProbeMax{5000};
+constexpr std::size_t kMaxCachedRouteRules = 4096;
+
+TokenBucketParams divided(const TokenBucketParams& p, std::uint32_t by) {
+  if (by <= 1) return p;
+  return TokenBucketParams{std::max(1.0, std::floor(p.capacity / by)),
+                           p.refill_per_second / static_cast<double>(by)};
+}
+
+void log_escaped(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    logging::error().error("rate limit task failed: {}", ex.what());
+  } catch (...) {
+    logging::error().error("rate limit task failed");
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<RateLimiter> RateLimiter::create(std::shared_ptr<RateLimitService> service,
+                                                 asio::any_io_executor ex,
+                                                 std::shared_ptr<RedisClient> redis) {
+  return std::shared_ptr<RateLimiter>(
+      new RateLimiter(std::move(service), std::move(ex), std::move(redis)));
+}
+
+RateLimiter::RateLimiter(std::shared_ptr<RateLimitService> service, asio::any_io_executor ex,
+                         std::shared_ptr<RedisClient> redis)
+    : service_(std::move(service)), ex_(std::move(ex)), redis_(std::move(redis)) {
+  const auto& s = service_->settings();
+  if (s.backend == Backend::kRedis && !redis_) {
+    redis_ = RedisClient::create(ex_, s.redis);
+    own_redis_ = true;
+  }
+  if (s.backend == Backend::kRedis && redis_) redis_->start();
+  if (s.default_per_minute > 0) {
+    default_rule_ = std::make_shared<const RateLimitRule>(default_rule(s.default_per_minute));
+  }
+}
+
+RateLimiter::~RateLimiter() {
+  if (own_redis_ && redis_) redis_->stop();
+  if (degraded_) service_->report_degraded(false, "limiter stopped");
+}
+
+void RateLimiter::stop() {
+  if (own_redis_ && redis_) redis_->stop();
+}
+
+asio::awaitable<RateLimitDecision> RateLimiter::ready(RateLimitDecision decision) {
+  co_return decision;
+}
+
+std::shared_ptr<const RateLimitRule> RateLimiter::route_rule_for(const RouteConfig& route) {
+  const std::uint32_t limit = *route.rate_limit;
+  auto it = route_rules_.find(route.name);
+  if (it != route_rules_.end() && it->second->limit == std::max<std::uint32_t>(limit, 1) &&
+      it->second->route_path == route.path) {
+    return it->second;
+  }
+  if (route_rules_.size() >= kMaxCachedRouteRules) route_rules_.clear();
+  auto rule = std::make_shared<const RateLimitRule>(ratelimit::route_rule(route, limit));
+  route_rules_[route.name] = rule;
+  return rule;
+}
+
+RateLimiter::Plan RateLimiter::plan(const RateLimitRequest& request) {
+  Plan p;
+  const auto generation = service_->rules_generation();
+  if (!table_ || generation != table_generation_) {
+    table_ = service_->rules();
+    table_generation_ = generation;
+  }
+  p.table = table_;
+
+  boost::container::small_vector<const RateLimitRule*, 4> rules;
+  if (request.route != nullptr && request.route->rate_limit) {
+    p.owned.push_back(route_rule_for(*request.route));
+    rules.push_back(p.owned.back().get());
+  }
+  std::vector<const RateLimitRule*> matched;
+  if (!p.table->empty()) {
+    p.table->match(request.path, matched);
+    rules.insert(rules.end(), matched.begin(), matched.end());
+  }
+  const bool internal = request.route != nullptr && request.route->service == "internal";
+  if (rules.empty() && default_rule_ && !internal) {
+    p.owned.push_back(default_rule_);
+    rules.push_back(default_rule_.get());
+  }
+  if (rules.empty()) return p;
+
+  CallerIdentity caller;
+  if (request.subject) caller.subject = std::string(*request.subject);
+  if (request.api_key_id) caller.api_key_id = std::string(*request.api_key_id);
+  caller.client_ip = !request.client_ip.empty()
+                         ? std::string(request.client_ip)
+                         : resolve_client_ip(request.peer, request.x_forwarded_for,
+                                             service_->settings().trusted_proxies);
+  if (request.route != nullptr) caller.route_name = request.route->name;
+
+  for (const RateLimitRule* rule : rules) {
+    PlannedRule planned;
+    planned.rule = rule;
+    planned.identity = bucket_identity(rule->type, caller);
+    planned.key = RedisBucketScript::key(rule->name, planned.identity);
+    p.rules.push_back(std::move(planned));
+  }
+  return p;
+}
+
+asio::awaitable<RateLimitDecision> RateLimiter::check(const RateLimitRequest& request) {
+  if (!service_->settings().enabled) return ready(RateLimitDecision{});
+  Plan p = plan(request);
+  if (p.rules.empty()) return ready(RateLimitDecision{});
+  if (service_->settings().backend == Backend::kLocal || !redis_) {
+    RateLimitDecision d = decide_local(p, service_->local_buckets(), DecisionSource::kLocal, 1);
+    account(p, d);
+    return ready(std::move(d));
+  }
+  return decide_redis(shared_from_this(), std::move(p));
+}
+
+RateLimitDecision RateLimiter::decide_local(const Plan& plan, LocalBucketStore& store,
+                                            DecisionSource source, std::uint32_t divide_by) {
+  boost::container::small_vector<LocalBucketStore::Item, 4> items;
+  for (const auto& r : plan.rules) {
+    items.push_back({r.key, divided(r.rule->bucket, divide_by)});
+  }
+  Results results(plan.rules.size());
+  const bool allowed = store.take_all(items, LocalBucketStore::now_us(), results);
+  return compose(plan, results, allowed, source, divide_by);
+}
+
+RateLimitDecision RateLimiter::compose(const Plan& plan, const Results& results, bool allowed,
+                                       DecisionSource source, std::uint32_t divide_by) {
+  RateLimitDecision d;
+  d.limited = true;
+  d.allowed = allowed;
+  d.source = source;
+  d.rules.reserve(plan.rules.size());
+  std::size_t pick = 0;
+  for (std::size_t i = 0; i < plan.rules.size(); ++i) {
+    const RateLimitRule& rule = *plan.rules[i].rule;
+    const TokenBucketResult& r = results[i];
+    RuleOutcome o;
+    o.rule = rule.name;
+    o.limit = divide_by > 1 ? std::max<std::uint32_t>(1, rule.limit / divide_by) : rule.limit;
+    o.window_seconds = rule.window_seconds;
+    o.remaining = static_cast<std::uint64_t>(std::max(0.0, std::floor(r.remaining + 1e-9)));
+    o.reset_seconds = ceil_seconds(r.reset);
+    o.retry_after_seconds = ceil_seconds(r.retry_after);
+    o.allowed = r.allowed;
+    d.rules.push_back(std::move(o));
+    const RuleOutcome& cur = d.rules.back();
+    const RuleOutcome& best = d.rules[pick];
+    if (i == 0) continue;
+    if (!allowed) {
+      // The refusing rule that asks for the longest wait decides.
+      if (!cur.allowed && (best.allowed || cur.retry_after_seconds > best.retry_after_seconds)) {
+        pick = i;
+      }
+    } else if (cur.remaining < best.remaining) {
+      pick = i;  // the rule closest to its limit
+    }
+  }
+  const RuleOutcome& chosen = d.rules[pick];
+  d.rule = chosen.rule;
+  d.limit = chosen.limit;
+  d.window_seconds = chosen.window_seconds;
+  d.remaining = chosen.remaining;
+  d.reset_seconds = chosen.reset_seconds;
+  d.retry_after_seconds = allowed ? 0 : std::max(1u, chosen.retry_after_seconds);
+  return d;
+}
+
+RateLimitDecision RateLimiter::failure_decision(const Plan& plan, const std::string& reason) {
+  const auto& s = service_->settings();
+  if (!reason.empty()) {
+    set_degraded(true, reason);
+    // The next request that may try Redis again is a probe; back off while it keeps failing.
+    probe_backoff_ =
+        probe_backoff_.count() == 0 ? kProbeMin : std::min(probe_backoff_ * 2, kProbeMax);
+    next_probe_ = Clock::now() + probe_backoff_;
+  }
+  RateLimitDecision d;
+  switch (s.failure_mode) {
+    case FailureMode::kLocal:
+      d = decide_local(plan, service_->fallback_buckets(), DecisionSource::kFallbackLocal,
+                       s.expected_replicas);
+      break;
+    case FailureMode::kOpen:
+    case FailureMode::kClosed: {
+      const bool open = s.failure_mode == FailureMode::kOpen;
+      Results results(plan.rules.size());
+      for (std::size_t i = 0; i < plan.rules.size(); ++i) {
+        results[i].allowed = open;
+        results[i].retry_after = open ? std::chrono::microseconds(0) : std::chrono::seconds(1);
+      }
+      d = compose(plan, results, open,
+                  open ? DecisionSource::kFailOpen : DecisionSource::kFailClosed, 1);
+      d.state_known = false;
+      break;
+    }
+  }
+  account(plan, d);
+  return d;
+}
+
+void RateLimiter::set_degraded(bool degraded, const std::string& reason) {
+  if (degraded == degraded_) return;
+  degraded_ = degraded;
+  if (!degraded) probe_backoff_ = std::chrono::milliseconds(0);
+  logging::app().debug("rate limiter worker {}: {}", degraded ? "degraded" : "recovered", reason);
+  service_->report_degraded(degraded, reason);
+}
+
+RateLimiter::DecisionCounters& RateLimiter::counters(const std::string& rule) {
+  auto it = counters_.find(rule);
+  if (it != counters_.end()) return it->second;
+  if (counters_.size() >= kMaxCachedRouteRules) counters_.clear();
+  auto& registry = metrics::Registry::global();
+  constexpr std::string_view kName = "gatewayd_ratelimit_decisions_total";
+  constexpr std::string_view kHelp =
+      "Rate-limit decisions per rule: allowed, denied by this rule, or denied by another rule "
+      "applied to the same request";
+  DecisionCounters c;
+  c.allowed = &registry.counter(kName, kHelp, {{"rule", rule}, {"result", "allowed"}});
+  c.denied = &registry.counter(kName, kHelp, {{"rule", rule}, {"result", "denied"}});
+  c.denied_by_other =
+      &registry.counter(kName, kHelp, {{"rule", rule}, {"result", "denied_by_other"}});
+  return counters_.emplace(rule, c).first->second;
+}
+
+void RateLimiter::account(const Plan& plan, const RateLimitDecision& decision) {
+  const bool records = service_->records_enabled();
+  const SystemTime now = records ? std::chrono::system_clock::now() : SystemTime{};
+  for (std::size_t i = 0; i < plan.rules.size(); ++i) {
+    const auto& planned = plan.rules[i];
+    DecisionCounters& c = counters(planned.rule->name);
+    if (decision.allowed) {
+      c.allowed->inc();
+    } else if (i < decision.rules.size() && !decision.rules[i].allowed) {
+      c.denied->inc();
+    } else {
+      c.denied_by_other->inc();
+    }
+    if (records) service_->records().count(planned.identity, *planned.rule, now);
+  }
+}
+
+asio::awaitable<RateLimitDecision> RateLimiter::decide_redis(std::shared_ptr<RateLimiter> self,
+                                                             Plan plan) {
+  const auto now = Clock::now();
+  // While degraded, Redis is tried again only once its connection is back and the probe backoff
+  // has passed; everything else goes straight to the failure mode.
+  if (self->degraded_ && (!self->redis_->ready() || now < self->next_probe_)) {
+    co_return self->failure_decision(plan, std::string());
+  }
+  const auto deadline = now + self->service_->settings().redis_timeout;
+  const RedisScript& script = RedisBucketScript::script();
+  const std::size_t n = plan.rules.size();
+  Results results(n);
+
+  // Groups of buckets decided by one script call: everything at once on a standalone server;
+  // per slot in a cluster.
+  std::vector<std::vector<std::size_t>> groups;
+  if (!self->redis_->cluster()) {
+    groups.emplace_back(n);
+    for (std::size_t i = 0; i < n; ++i) groups[0][i] = i;
+  } else {
+    std::vector<std::uint16_t> slots;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint16_t slot = redis_key_slot(plan.rules[i].key);
+      const auto at = std::find(slots.begin(), slots.end(), slot);
+      if (at == slots.end()) {
+        slots.push_back(slot);
+        groups.push_back({i});
+      } else {
+        groups[static_cast<std::size_t>(at - slots.begin())].push_back(i);
+      }
+    }
+  }
+
+  bool allowed = true;
+  std::vector<std::size_t> charged;  // groups that took tokens
+  std::string failure;
+  std::size_t evaluated = 0;
+  for (std::size_t g = 0; g < groups.size() && allowed; ++g, ++evaluated) {
+    const auto& group = groups[g];
+    boost::container::small_vector<std::string_view, 4> keys;
+    boost::container::small_vector<TokenBucketParams, 4> params;
+    for (const std::size_t i : group) {
+      keys.push_back(plan.rules[i].key);
+      params.push_back(plan.rules[i].rule->bucket);
+    }
+    const std::vector<std::string> args = RedisBucketScript::args(params, 1);
+    boost::container::small_vector<std::string_view, 16> arg_views(args.begin(), args.end());
+    RedisResult r = co_await self->redis_->eval(script, keys, arg_views, deadline);
+    if (!r.ok()) {
+      failure = r.message.empty() ? r.ec.message() : r.message;
+      break;
+    }
+    Results group_results(group.size());
+    const auto parsed = RedisBucketScript::parse(r.reply, group_results);
+    if (!parsed) {
+      failure = "unexpected reply from the rate limit script";
+      break;
+    }
+    for (std::size_t k = 0; k < group.size(); ++k) results[group[k]] = group_results[k];
+    if (*parsed) {
+      charged.push_back(g);
+    } else {
+      allowed = false;
+    }
+  }
+
+  const bool give_back = !failure.empty() || !allowed;
+  if (give_back && !charged.empty()) {
+    // Another group refused (or failed): return the tokens this request took elsewhere.
+    std::vector<std::string> keys;
+    boost::container::small_vector<TokenBucketParams, 4> params;
+    for (const std::size_t g : charged) {
+      for (const std::size_t i : groups[g]) {
+        keys.push_back(plan.rules[i].key);
+        params.push_back(plan.rules[i].rule->bucket);
+      }
+    }
+    // One call per slot is required in a cluster; refunds are rare, so send them one by one.
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      const TokenBucketParams one[] = {params[k]};
+      asio::co_spawn(self->ex_, refund(self, {keys[k]}, RedisBucketScript::args(one, -1)),
+                     log_escaped);
+    }
+  }
+  if (!failure.empty()) co_return self->failure_decision(plan, failure);
+
+  // Groups after a refusal were not evaluated: report them at their full limit.
+  for (std::size_t g = evaluated; g < groups.size(); ++g) {
+    for (const std::size_t i : groups[g]) {
+      results[i].allowed = true;
+      results[i].remaining = plan.rules[i].rule->bucket.capacity;
+    }
+  }
+  self->set_degraded(false, "redis answered");
+  RateLimitDecision d = self->compose(plan, results, allowed, DecisionSource::kRedis, 1);
+  self->account(plan, d);
+  co_return d;
+}
+
+asio::awaitable<void> RateLimiter::refund(std::shared_ptr<RateLimiter> self,
+                                          std::vector<std::string> keys,
+                                          std::vector<std::string> args) {
+  boost::container::small_vector<std::string_view, 2> key_views(keys.begin(), keys.end());
+  boost::container::small_vector<std::string_view, 4> arg_views(args.begin(), args.end());
+  const auto deadline = Clock::now() + self->service_->settings().redis_timeout;
+  co_await self->redis_->eval(RedisBucketScript::script(), key_views, arg_views, deadline);
+}
+
+}  // namespace gatewayd::ratelimit

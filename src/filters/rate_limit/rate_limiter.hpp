@@ -1,0 +1,135 @@
+#pragma once
+// The per-worker rate limiter the request path calls. One per worker, used only from that
+// worker's io_context; the buckets it uses locally are shared by all workers through the
+// RateLimitService, and with RATE_LIMIT_BACKEND=redis the buckets live in Redis and are shared
+// by every replica.
+//
+// Rules applied to a request: the route's `rate_limit` (per caller), every active rule-set rule
+// whose path pattern matches, and, when neither applies, the RATE_LIMIT_PER_MINUTE default (per
+// caller; not for routes of the "internal" service). The request passes only if every rule
+// allows it, and then it is counted once in each. A refused request is counted in none: the
+// local buckets and the Redis script decide all buckets of a request at once, all or nothing.
+// (In a Redis Cluster the buckets of one request usually live in different slots, so each is
+// decided by its own script call; when one refuses, the tokens the others took are given back
+// with a compensating call.)
+//
+//   RateLimitDecision d = co_await limiter->check(request);
+//   append_rate_limit_headers(d, service->settings().ietf_headers, ctx.response_headers);
+//   if (!d.allowed) -> 429 RATE_LIMITED with rate_limited_message(d)
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/container/small_vector.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "filters/rate_limit/client_identity.hpp"
+#include "filters/rate_limit/rate_limit_decision.hpp"
+#include "filters/rate_limit/rate_limit_service.hpp"
+
+namespace gatewayd {
+class RedisClient;
+struct RouteConfig;
+namespace metrics {
+class Counter;
+}
+}  // namespace gatewayd
+
+namespace gatewayd::ratelimit {
+
+struct RateLimitRequest {
+  std::string_view path;               // normalised request path (for rule path patterns)
+  const RouteConfig* route = nullptr;  // the matched route (its name and rate_limit), if any
+  // Verified identities only (see client_identity.hpp); unverified values must not be passed.
+  std::optional<std::string_view> subject;
+  std::optional<std::string_view> api_key_id;
+  // The client address: pass it when the server has already resolved it with
+  // resolve_client_ip(); otherwise leave it empty and the limiter resolves it from `peer` and
+  // `x_forwarded_for` with TRUSTED_PROXIES.
+  std::string_view client_ip;
+  boost::asio::ip::address peer;
+  std::string_view x_forwarded_for;  // all X-Forwarded-For fields joined with ','
+};
+
+class RateLimiter : public std::enable_shared_from_this<RateLimiter> {
+ public:
+  // `redis`: this worker's Redis client, possibly shared with other users on the worker. When it
+  // is null and the backend is redis, the limiter creates its own from settings().redis.
+  static std::shared_ptr<RateLimiter> create(std::shared_ptr<RateLimitService> service,
+                                             boost::asio::any_io_executor ex,
+                                             std::shared_ptr<RedisClient> redis = nullptr);
+  ~RateLimiter();
+  RateLimiter(const RateLimiter&) = delete;
+  RateLimiter& operator=(const RateLimiter&) = delete;
+
+  // Decides one request. Everything the decision needs is copied out of `request` before this
+  // returns, so the views in it need not outlive the call. Never throws on the data path.
+  boost::asio::awaitable<RateLimitDecision> check(const RateLimitRequest& request);
+
+  // Stops the Redis client if the limiter created it.
+  void stop();
+
+  bool degraded() const noexcept { return degraded_; }
+  const std::shared_ptr<RateLimitService>& service() const noexcept { return service_; }
+
+ private:
+  struct PlannedRule {
+    const RateLimitRule* rule = nullptr;
+    std::string identity;
+    std::string key;
+  };
+  struct Plan {
+    std::shared_ptr<const RuleTable> table;  // keeps table rules alive
+    boost::container::small_vector<std::shared_ptr<const RateLimitRule>, 2> owned;
+    boost::container::small_vector<PlannedRule, 4> rules;
+  };
+  struct DecisionCounters {
+    metrics::Counter* allowed = nullptr;
+    metrics::Counter* denied = nullptr;
+    metrics::Counter* denied_by_other = nullptr;
+  };
+  using Results = boost::container::small_vector<TokenBucketResult, 4>;
+
+  RateLimiter(std::shared_ptr<RateLimitService> service, boost::asio::any_io_executor ex,
+              std::shared_ptr<RedisClient> redis);
+
+  Plan plan(const RateLimitRequest& request);
+  std::shared_ptr<const RateLimitRule> route_rule_for(const RouteConfig& route);
+  RateLimitDecision decide_local(const Plan& plan, LocalBucketStore& store, DecisionSource source,
+                                 std::uint32_t divide_by);
+  RateLimitDecision failure_decision(const Plan& plan, const std::string& reason);
+  RateLimitDecision compose(const Plan& plan, const Results& results, bool allowed,
+                            DecisionSource source, std::uint32_t divide_by);
+  void account(const Plan& plan, const RateLimitDecision& decision);
+  DecisionCounters& counters(const std::string& rule);
+  void set_degraded(bool degraded, const std::string& reason);
+
+  static boost::asio::awaitable<RateLimitDecision> ready(RateLimitDecision decision);
+  static boost::asio::awaitable<RateLimitDecision> decide_redis(std::shared_ptr<RateLimiter> self,
+                                                                Plan plan);
+  static boost::asio::awaitable<void> refund(std::shared_ptr<RateLimiter> self,
+                                             std::vector<std::string> keys,
+                                             std::vector<std::string> args);
+
+  std::shared_ptr<RateLimitService> service_;
+  boost::asio::any_io_executor ex_;
+  std::shared_ptr<RedisClient> redis_;
+  bool own_redis_ = false;
+
+  std::shared_ptr<const RuleTable> table_;
+  std::uint64_t table_generation_ = 0;
+  std::shared_ptr<const RateLimitRule> default_rule_;
+  std::unordered_map<std::string, std::shared_ptr<const RateLimitRule>> route_rules_;
+  std::unordered_map<std::string, DecisionCounters> counters_;
+
+  bool degraded_ = false;
+  std::chrono::steady_clock::time_point next_probe_{};
+  std::chrono::milliseconds probe_backoff_{0};
+};
+
+}  // namespace gatewayd::ratelimit

@@ -1,0 +1,354 @@
+// The limiter with its buckets in real redis-server processes: the Lua script, NOSCRIPT
+// recovery, a limit shared by several gateway instances, failure modes with Redis stopped or
+// unresponsive, recovery, and a 3-master Redis Cluster with slot migration.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // GCC 12 false positive on coroutines
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <thread>
+
+#include "clients/redis_client.hpp"
+#include "clients/redis_slot.hpp"
+#include "filters/rate_limit/rate_limiter.hpp"
+#include "filters/rate_limit/redis_bucket_script.hpp"
+#include "gatewayd/config.hpp"
+#include "limiter_test_util.hpp"
+#include "support/redis_server.hpp"
+
+namespace gatewayd::ratelimit {
+namespace {
+
+namespace ip = boost::asio::ip;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using test::run;
+using test::spin;
+
+RateLimitSettings redis_settings(const std::string& host, std::uint16_t port) {
+  RateLimitSettings s;
+  s.backend = Backend::kRedis;
+  s.default_per_minute = 0;
+  // Generous: a loaded test machine must not turn into a failure-mode test by accident.
+  s.redis_timeout = 1000ms;
+  s.redis.endpoint = {host, port};
+  s.redis.connect_timeout = 1000ms;
+  s.redis.command_timeout = s.redis_timeout;
+  s.redis.reconnect_min = 20ms;
+  s.redis.reconnect_max = 200ms;
+  s.redis.name = "ratelimit-test";
+  return s;
+}
+
+RouteConfig route(std::string name, std::uint32_t limit) {
+  RouteConfig r;
+  r.name = std::move(name);
+  r.path = "/r";
+  r.service = "svc";
+  r.rate_limit = limit;
+  return r;
+}
+
+RateLimitRequest request(const RouteConfig* r, const char* peer) {
+  RateLimitRequest req;
+  req.route = r;
+  req.path = "/r";
+  req.peer = ip::make_address(peer);
+  return req;
+}
+
+// One gateway instance: its own io_context, service (local buckets) and limiter.
+struct Instance {
+  explicit Instance(RateLimitSettings s, std::shared_ptr<RecordSink> sink = nullptr)
+      : service(std::make_shared<RateLimitService>(std::move(s), std::move(sink))),
+        limiter(RateLimiter::create(service, io.get_executor())) {}
+  ~Instance() { limiter->stop(); }
+  RateLimitDecision check(const RateLimitRequest& req) { return run(io, limiter->check(req)); }
+  // Checks until a decision comes from `source` again (Redis back) or `limit` passes.
+  bool wait_for_source(const RateLimitRequest& req, DecisionSource source,
+                       std::chrono::seconds limit = 20s) {
+    const auto until = Clock::now() + limit;
+    while (Clock::now() < until) {
+      if (check(req).source == source) return true;
+      spin(io, 50ms);
+    }
+    return false;
+  }
+  boost::asio::io_context io;
+  std::shared_ptr<RateLimitService> service;
+  std::shared_ptr<RateLimiter> limiter;
+};
+
+class RedisLimiterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!gatewayd::test::redis_installed()) GTEST_SKIP() << "redis-server not installed";
+    server_ = std::make_unique<gatewayd::test::RedisServer>();
+  }
+  RateLimitSettings settings() const { return redis_settings(server_->host(), server_->port()); }
+  std::unique_ptr<gatewayd::test::RedisServer> server_;
+};
+
+TEST_F(RedisLimiterTest, LuaScriptDecidesWithTtlKeys) {
+  Instance gw(settings());
+  const auto r = route("GET /r", 5);
+  const auto req = request(&r, "198.51.100.1");
+  for (int i = 0; i < 5; ++i) {
+    const auto d = gw.check(req);
+    ASSERT_TRUE(d.allowed) << i;
+    EXPECT_EQ(d.source, DecisionSource::kRedis);
+    EXPECT_EQ(d.remaining, static_cast<std::uint64_t>(4 - i));
+    EXPECT_EQ(d.limit, 5u);
+  }
+  const auto refused = gw.check(req);
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_EQ(refused.source, DecisionSource::kRedis);
+  EXPECT_EQ(refused.retry_after_seconds, 12u);  // 5 per minute: a token every 12 s
+  EXPECT_EQ(refused.reset_seconds, 60u);
+
+  const std::string key = RedisBucketScript::key("GET /r", "ip:198.51.100.1");
+  EXPECT_EQ(key, "{rl:GET /r:ip:198.51.100.1}");
+  const long ttl = std::stol(server_->cli({"PTTL", key}));
+  EXPECT_GT(ttl, 0);
+  EXPECT_LE(ttl, 61'000);
+  // Another caller is unaffected.
+  EXPECT_TRUE(gw.check(request(&r, "198.51.100.2")).allowed);
+}
+
+TEST_F(RedisLimiterTest, RedisClockGoingBackwardsMintsNothing) {
+  Instance gw(settings());
+  const auto r = route("GET /r", 5);
+  const auto req = request(&r, "198.51.100.1");
+  ASSERT_TRUE(gw.check(req).allowed);
+  // Pretend the bucket was last updated 10 minutes in the future (a failover to a node whose
+  // clock is behind): it is empty and must stay empty, not refill by a negative elapsed time.
+  const std::string key = RedisBucketScript::key("GET /r", "ip:198.51.100.1");
+  const std::string time = server_->cli({"TIME"});
+  const auto newline = time.find('\n');
+  const long long now_us =
+      std::stoll(time.substr(0, newline)) * 1'000'000 + std::stoll(time.substr(newline + 1));
+  server_->cli({"HSET", key, "tokens", "0", "stamp", std::to_string(now_us + 600'000'000)});
+  const auto d = gw.check(req);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.source, DecisionSource::kRedis);
+  // A stamp a minute in the past refills the bucket completely.
+  server_->cli({"HSET", key, "tokens", "0", "stamp", std::to_string(now_us - 61'000'000)});
+  const auto refilled = gw.check(req);
+  EXPECT_TRUE(refilled.allowed);
+  EXPECT_EQ(refilled.remaining, 4u);
+}
+
+TEST_F(RedisLimiterTest, ScriptIsReloadedAfterScriptFlush) {
+  Instance gw(settings());
+  const auto r = route("GET /r", 100);
+  const auto req = request(&r, "198.51.100.1");
+  ASSERT_EQ(gw.check(req).source, DecisionSource::kRedis);
+  server_->cli({"SCRIPT", "FLUSH"});
+  const auto d = gw.check(req);
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.source, DecisionSource::kRedis);  // reloaded, not a failure
+  EXPECT_EQ(d.remaining, 98u);
+  EXPECT_FALSE(gw.service->degraded());
+}
+
+TEST_F(RedisLimiterTest, ThreeInstancesShareOneLimit) {
+  // 1000 requests spread over three gateway instances (each with its own connection and
+  // pipelined concurrent checks) against a limit of 100 per minute.
+  constexpr int kRequests = 1000;
+  constexpr int kInstances = 3;
+  const auto r = route("GET /shared", 100);
+  std::atomic<int> allowed{0}, redis_decisions{0};
+  const auto started = Clock::now();
+  std::vector<std::thread> threads;
+  for (int g = 0; g < kInstances; ++g) {
+    threads.emplace_back([&, g] {
+      Instance gw(settings());
+      int done = 0;
+      const int mine = kRequests / kInstances + (g < kRequests % kInstances ? 1 : 0);
+      const auto req = request(&r, "198.51.100.1");
+      for (int i = 0; i < mine; ++i) {
+        boost::asio::co_spawn(gw.io, gw.limiter->check(req),
+                              [&](std::exception_ptr, RateLimitDecision d) {
+                                ++done;
+                                if (d.allowed) allowed.fetch_add(1);
+                                if (d.source == DecisionSource::kRedis) redis_decisions++;
+                              });
+      }
+      const auto until = Clock::now() + 60s;
+      while (done < mine && Clock::now() < until) gw.io.run_one_for(50ms);
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+  EXPECT_EQ(redis_decisions.load(), kRequests);
+  EXPECT_GE(allowed.load(), 100);
+  // At most the burst plus what refilled (100 per minute) while the test ran.
+  EXPECT_LE(allowed.load(), 100 + static_cast<int>(std::ceil(elapsed * 100.0 / 60.0)) + 1);
+}
+
+class FailureModeTest : public RedisLimiterTest,
+                        public ::testing::WithParamInterface<FailureMode> {};
+
+TEST_P(FailureModeTest, RedisStoppedThenRestarted) {
+  auto s = settings();
+  s.failure_mode = GetParam();
+  s.expected_replicas = 2;
+  Instance gw(s);
+  Instance other(s);  // a second replica, to see that limiting is shared again afterwards
+  const auto r = route("GET /r", 10);
+  const auto req = request(&r, "198.51.100.1");
+  ASSERT_EQ(gw.check(req).source, DecisionSource::kRedis);
+
+  server_->stop();
+  std::vector<RateLimitDecision> decisions;
+  for (int i = 0; i < 12; ++i) decisions.push_back(gw.check(req));
+  EXPECT_TRUE(gw.service->degraded());
+  int allowed = 0;
+  for (const auto& d : decisions) {
+    allowed += d.allowed ? 1 : 0;
+    switch (GetParam()) {
+      case FailureMode::kLocal:
+        EXPECT_EQ(d.source, DecisionSource::kFallbackLocal);
+        EXPECT_EQ(d.limit, 5u);  // 10 per minute shared by 2 expected replicas
+        break;
+      case FailureMode::kOpen:
+        EXPECT_EQ(d.source, DecisionSource::kFailOpen);
+        EXPECT_TRUE(d.allowed);
+        EXPECT_FALSE(d.state_known);
+        break;
+      case FailureMode::kClosed:
+        EXPECT_EQ(d.source, DecisionSource::kFailClosed);
+        EXPECT_FALSE(d.allowed);
+        EXPECT_GE(d.retry_after_seconds, 1u);
+        break;
+    }
+  }
+  if (GetParam() == FailureMode::kLocal) {
+    EXPECT_EQ(allowed, 5);
+  }
+
+  server_->start();  // empty: the restart lost every bucket
+  ASSERT_TRUE(gw.wait_for_source(req, DecisionSource::kRedis));
+  EXPECT_FALSE(gw.service->degraded());
+  // Shared again: what this instance consumed is seen by the other one.
+  const auto mine = gw.check(req);
+  ASSERT_EQ(mine.source, DecisionSource::kRedis);
+  ASSERT_TRUE(other.wait_for_source(req, DecisionSource::kRedis));
+  const auto theirs = other.check(req);
+  EXPECT_EQ(theirs.source, DecisionSource::kRedis);
+  EXPECT_LT(theirs.remaining, mine.remaining);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, FailureModeTest,
+                         ::testing::Values(FailureMode::kLocal, FailureMode::kOpen,
+                                           FailureMode::kClosed),
+                         [](const auto& info) {
+                           return std::string(failure_mode_name(info.param));
+                         });
+
+TEST_F(RedisLimiterTest, UnresponsiveRedisPastTheTimeoutFallsBack) {
+  auto s = settings();
+  s.redis_timeout = 200ms;
+  s.redis.command_timeout = 200ms;
+  s.redis.connect_timeout = 300ms;
+  Instance gw(s);
+  const auto r = route("GET /r", 10);
+  const auto req = request(&r, "198.51.100.1");
+  ASSERT_EQ(gw.check(req).source, DecisionSource::kRedis);
+  server_->pause();
+  const auto d = gw.check(req);
+  EXPECT_EQ(d.source, DecisionSource::kFallbackLocal);
+  EXPECT_TRUE(d.allowed);
+  EXPECT_TRUE(gw.service->degraded());
+  server_->resume();
+  EXPECT_TRUE(gw.wait_for_source(req, DecisionSource::kRedis));
+  EXPECT_FALSE(gw.service->degraded());
+}
+
+TEST_F(RedisLimiterTest, RecordsCountEveryDecision) {
+  auto sink = std::make_shared<test::CaptureSink>();
+  Instance gw(settings(), sink);
+  const auto r = route("GET /r", 3);
+  for (int i = 0; i < 5; ++i) gw.check(request(&r, "198.51.100.1"));
+  gw.service->stop();  // shutdown flush
+  ASSERT_EQ(sink->rows.size(), 1u);
+  EXPECT_EQ(sink->rows[0].identifier, "ip:198.51.100.1");
+  EXPECT_EQ(sink->rows[0].request_count, 5u);
+  EXPECT_EQ(sink->rows[0].route_path, "/r");
+  EXPECT_EQ(sink->rows[0].window_type, "minute");
+}
+
+// ---- cluster ----
+
+class ClusterLimiterTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (gatewayd::test::redis_installed()) cluster_ = new gatewayd::test::RedisCluster(3);
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+  void SetUp() override {
+    if (cluster_ == nullptr) GTEST_SKIP() << "redis-server not installed";
+  }
+  static RateLimitSettings settings() {
+    auto s = redis_settings(cluster_->node(0).host(), cluster_->node(0).port());
+    s.redis.cluster = true;
+    s.redis.cluster_nodes = {s.redis.endpoint};
+    return s;
+  }
+  static gatewayd::test::RedisCluster* cluster_;
+};
+gatewayd::test::RedisCluster* ClusterLimiterTest::cluster_ = nullptr;
+
+TEST_F(ClusterLimiterTest, RulesInDifferentSlotsAllOrNothingWithRefund) {
+  Instance gw(settings());
+  gw.service->set_rules(RuleTable::build({
+      {"cl-global", LimitType::kGlobal, "", 10, 60, std::nullopt, true},
+      {"cl-per-ip", LimitType::kPerIp, "", 1, 60, std::nullopt, true},
+  }));
+  const auto a = request(nullptr, "198.51.100.1");
+  ASSERT_NE(redis_key_slot(RedisBucketScript::key("cl-global", "global")),
+            redis_key_slot(RedisBucketScript::key("cl-per-ip", "ip:198.51.100.1")));
+  const auto first = gw.check(a);
+  ASSERT_TRUE(first.allowed);
+  EXPECT_EQ(first.source, DecisionSource::kRedis);
+  // Refused by per-ip after the global bucket (another slot, evaluated first) took a token: the
+  // token is given back.
+  const auto second = gw.check(a);
+  EXPECT_FALSE(second.allowed);
+  EXPECT_EQ(second.rule, "cl-per-ip");
+  spin(gw.io, 100ms);  // let the compensating call finish
+  const auto b = gw.check(request(nullptr, "198.51.100.2"));
+  ASSERT_TRUE(b.allowed);
+  ASSERT_EQ(b.rules.size(), 2u);
+  EXPECT_EQ(b.rules[0].remaining, 8u);  // 10 - a's first - b; a's refused request was refunded
+}
+
+TEST_F(ClusterLimiterTest, BucketFollowsItsSlotThroughMoved) {
+  boost::asio::io_context io;
+  auto s = settings();
+  auto service = std::make_shared<RateLimitService>(s, nullptr);
+  auto client = RedisClient::create(io.get_executor(), s.redis);
+  auto limiter = RateLimiter::create(service, io.get_executor(), client);
+  const auto r = route("GET /moving", 10);
+  const auto req = request(&r, "198.51.100.9");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(run(io, limiter->check(req)).allowed);
+
+  const auto slot = redis_key_slot(RedisBucketScript::key("GET /moving", "ip:198.51.100.9"));
+  const auto owner = cluster_->owner_of(slot);
+  const auto redirects = client->redirects();
+  cluster_->move_slot(slot, (owner + 1) % cluster_->size());
+
+  const auto d = run(io, limiter->check(req));
+  EXPECT_EQ(d.source, DecisionSource::kRedis);
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.remaining, 6u);  // the bucket moved with its slot
+  EXPECT_GT(client->redirects(), redirects);
+  client->stop();
+}
+
+}  // namespace
+}  // namespace gatewayd::ratelimit
