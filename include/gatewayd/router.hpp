@@ -1,6 +1,6 @@
 #pragma once
 // Route matching over a compiled route table.
-// Precedence (deterministic, documented in docs/ARCHITECTURE.md):
+// Precedence (deterministic, documented in docs/CONFIGURATION.md):
 //   exact > longest literal prefix > templates with params > wildcard, then higher priority,
 //   then file order. Host-specific routes win over host-less ones of the same rank.
 //
