@@ -19,7 +19,10 @@ case "$kind" in
     ;;
   *) echo "usage: $0 [release|asan] [targets...]" >&2; exit 2 ;;
 esac
-if [[ ! -f $dir/CMakeCache.txt ]]; then
+# Configure every time (cheap): it picks up dependencies installed since the last run.
+if [[ -f $dir/CMakeCache.txt ]]; then
+  cmake -S . -B "$dir" "${flags[@]}" >/dev/null
+else
   cmake -S . -B "$dir" "${generator[@]}" "${flags[@]}" >/dev/null
 fi
 if [[ $# -gt 0 ]]; then
