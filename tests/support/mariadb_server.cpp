@@ -61,10 +61,19 @@ bool is_root() {
   return ::geteuid() == 0;
 }
 
+TempDir make_server_dir(bool prefer_tmpfs) {
+  const std::filesystem::path shm = "/dev/shm";
+  std::error_code ec;
+  if (prefer_tmpfs && std::filesystem::is_directory(shm, ec) && ::access(shm.c_str(), W_OK) == 0) {
+    return TempDir("gatewayd-mariadb", shm);
+  }
+  return TempDir("gatewayd-mariadb");
+}
+
 }  // namespace
 
 MariaDbServer::MariaDbServer(MariaDbServerOptions options)
-    : options_(std::move(options)), dir_("gatewayd-mariadb") {
+    : options_(std::move(options)), dir_(make_server_dir(options_.prefer_tmpfs)) {
   port_ = free_port();
   initialise_data_dir();
   start();
@@ -186,6 +195,7 @@ void MariaDbServer::create_account() {
 
 void MariaDbServer::stop() {
   if (process_.pid() > 0 && process_.running()) {
+    process_.signal(SIGCONT);  // a paused server cannot act on SIGTERM
     process_.terminate(std::chrono::seconds(30));
   }
 }
@@ -194,6 +204,14 @@ void MariaDbServer::kill() {
   if (process_.pid() > 0 && process_.running()) {
     process_.kill();
   }
+}
+
+void MariaDbServer::pause() {
+  process_.signal(SIGSTOP);
+}
+
+void MariaDbServer::resume() {
+  process_.signal(SIGCONT);
 }
 
 bool MariaDbServer::running() {

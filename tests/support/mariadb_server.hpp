@@ -26,6 +26,10 @@ struct MariaDbServerOptions {
   // Extra mariadbd arguments ("--max-connections=20", ...).
   std::vector<std::string> extra_args;
   std::chrono::milliseconds start_timeout{60'000};
+  // Keep the data directory on tmpfs (/dev/shm) when there is one: DDL and commits skip the
+  // disk's fsync latency, which makes schema set-up several times faster. Durability across a
+  // server crash is unaffected (the files survive the process, only not a reboot).
+  bool prefer_tmpfs = true;
 };
 
 class MariaDbServer {
@@ -43,6 +47,9 @@ class MariaDbServer {
   void stop();
   // Crash: SIGKILL, no clean shutdown.
   void kill();
+  // A hung server: SIGSTOP keeps connections open but nothing answers; resume() continues it.
+  void pause();
+  void resume();
   bool running();
 
   const std::string& host() const noexcept { return host_; }  // "127.0.0.1"
@@ -71,7 +78,7 @@ class MariaDbServer {
   void create_account();
 
   MariaDbServerOptions options_;
-  TempDir dir_;
+  TempDir dir_;  // data, socket, logs
   std::string host_ = "127.0.0.1";
   std::uint16_t port_ = 0;
   Process process_;

@@ -11,9 +11,18 @@
 
 namespace gatewayd::test {
 
-TempDir::TempDir(std::string_view prefix) {
+namespace {
+
+std::filesystem::path default_root() {
   const char* base = std::getenv("TMPDIR");
-  std::filesystem::path root = (base != nullptr && *base != '\0') ? base : "/tmp";
+  return (base != nullptr && *base != '\0') ? base : "/tmp";
+}
+
+}  // namespace
+
+TempDir::TempDir(std::string_view prefix) : TempDir(prefix, default_root()) {}
+
+TempDir::TempDir(std::string_view prefix, const std::filesystem::path& root) {
   std::string pattern = (root / (std::string(prefix) + "-XXXXXX")).string();
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');

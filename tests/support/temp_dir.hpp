@@ -12,6 +12,8 @@ class TempDir {
   // Creates a fresh directory under $TMPDIR (or /tmp) named "<prefix>-XXXXXX".
   // Throws std::runtime_error when the directory cannot be created.
   explicit TempDir(std::string_view prefix = "gatewayd-test");
+  // Same, under `root` instead of $TMPDIR (e.g. /dev/shm for a server's data on tmpfs).
+  TempDir(std::string_view prefix, const std::filesystem::path& root);
   ~TempDir();  // removes the tree; errors are ignored
 
   TempDir(TempDir&& other) noexcept;

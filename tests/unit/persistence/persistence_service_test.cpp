@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
+#include "gatewayd/metrics.hpp"
 #include "mysql_fixture.hpp"
 #include "persistence/spool_file.hpp"
 #include "support/free_port.hpp"
@@ -294,6 +296,90 @@ TEST_F(PersistenceServiceTest, DataErrorsAreSetAsideNotRetriedForever) {
   service.stop();
   SpoolFile kept(rejected, 1 << 20);
   EXPECT_EQ(kept.pending_records(), 1u);
+}
+
+TEST_F(PersistenceServiceTest, HungDatabaseTimesOutToTheSpool) {
+  PersistenceOptions o = options(10);
+  o.mysql.connect_timeout = 1s;
+  o.mysql.read_timeout = 1s;
+  o.mysql.write_timeout = 1s;
+  PersistenceService service(o);
+  service.start();
+  for (int i = 0; i < 10; ++i) service.submit(request("hung-" + std::to_string(i)));
+  ASSERT_TRUE(written(service, 10));
+
+  server_->pause();
+  for (int i = 10; i < 30; ++i) service.submit(request("hung-" + std::to_string(i)));
+  // Every record is accounted for (spooled) although the server never answers.
+  EXPECT_TRUE(service.flush(30s));
+  EXPECT_EQ(service.db_state(), DbState::kDegraded);
+  EXPECT_GE(service.stats().records_spooled, 20u);
+
+  server_->resume();
+  ASSERT_TRUE(eventually([&] {
+    auto s = service.stats();
+    return s.spool_bytes == 0 && s.db_state == DbState::kUp && s.queue_depth == 0;
+  }));
+  EXPECT_EQ(count("gateway_logs"), 30);
+  EXPECT_EQ(scalar("SELECT COUNT(DISTINCT request_id) FROM gateway_logs"), "30");
+  service.stop();
+}
+
+TEST_F(PersistenceServiceTest, SteadyLoadAcrossADatabaseCrashKeepsExactlyOneRowPerRequest) {
+  PersistenceOptions o = options(100);
+  o.queue_capacity = 256;  // small: producers also spill to the spool under load
+  PersistenceService service(o);
+  service.start();
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 1500;
+  std::atomic<int> submitted{0};
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kThreads; ++t) {
+    producers.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        service.submit(request("load-" + std::to_string(t) + "-" + std::to_string(i)));
+        submitted.fetch_add(1);
+        if (i % 100 == 99) std::this_thread::sleep_for(5ms);  // pacing, not synchronisation
+      }
+    });
+  }
+  ASSERT_TRUE(eventually([&] { return service.stats().records_written >= 500; }));
+  server_->kill();
+  ASSERT_TRUE(eventually([&] { return service.stats().records_spooled > 0; }));
+  server_->start();
+  for (auto& p : producers) p.join();
+  ASSERT_TRUE(service.flush(60s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = service.stats();
+        return s.spool_bytes == 0 && s.queue_depth == 0 && s.db_state == DbState::kUp;
+      },
+      60s));
+  EXPECT_EQ(count("gateway_logs"), kThreads * kPerThread);
+  EXPECT_EQ(scalar("SELECT COUNT(DISTINCT request_id) FROM gateway_logs"),
+            std::to_string(kThreads * kPerThread));
+  EXPECT_EQ(service.stats().records_dropped, 0u);
+  service.stop();
+}
+
+TEST_F(PersistenceServiceTest, PublishesMetrics) {
+  PersistenceOptions o = options();
+  o.register_metrics = true;
+  PersistenceService service(o);
+  service.start();
+  service.submit(request("m-1"));
+  ASSERT_TRUE(written(service, 1));
+  service.stop();
+  const std::string text = metrics::Registry::global().render();
+  for (const char* name :
+       {"gatewayd_persistence_queue_depth", "gatewayd_persistence_records_written_total",
+        "gatewayd_persistence_records_spooled_total", "gatewayd_persistence_spool_bytes",
+        "gatewayd_persistence_replay_runs_total", "gatewayd_persistence_write_errors_total",
+        "gatewayd_persistence_last_write_timestamp_seconds",
+        "gatewayd_persistence_records_dropped_total"}) {
+    EXPECT_NE(text.find(name), std::string::npos) << name;
+  }
+  EXPECT_NE(text.find("gatewayd_persistence_db_state{state=\"up\"}"), std::string::npos);
 }
 
 }  // namespace
