@@ -136,7 +136,27 @@ void PersistenceService::wake() noexcept {
   }
 }
 
+bool PersistenceService::sampled_in(const RequestRecord& r, double rate) noexcept {
+  if (rate >= 1.0 || r.status_code >= 400 || !r.error_code.empty()) {
+    return true;
+  }
+  if (rate <= 0.0) {
+    return false;
+  }
+  // FNV-1a of the request id, mapped to [0, 1).
+  std::uint64_t h = 14695981039346656037ULL;
+  for (unsigned char ch : r.request_id) {
+    h = (h ^ ch) * 1099511628211ULL;
+  }
+  return static_cast<double>(h >> 11) * 0x1.0p-53 < rate;
+}
+
 void PersistenceService::submit(Record record) noexcept {
+  if (const auto* req = std::get_if<RequestRecord>(&record);
+      req != nullptr && !sampled_in(*req, options_.request_sample_rate)) {
+    sampled_out_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   submitted_.fetch_add(1, std::memory_order_relaxed);
   if (!stop_requested_.load(std::memory_order_relaxed) && queue_->try_push(record)) {
     if (queue_->size() >= options_.batch_size) {
@@ -190,6 +210,7 @@ PersistenceStats PersistenceService::stats() const {
   s.records_replayed = replayed_.load();
   s.records_dropped = dropped_.load();
   s.records_rejected = rejected_.load();
+  s.records_sampled_out = sampled_out_.load();
   s.spool_bytes = spool_->pending_bytes();
   s.spool_records = spool_->pending_records();
   s.replay_runs = replay_runs_.load();

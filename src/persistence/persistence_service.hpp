@@ -56,6 +56,10 @@ struct PersistenceOptions {
   std::filesystem::path spool_path = "./data/records.spool";
   std::uint64_t spool_max_bytes = 512ULL * 1024 * 1024;
   std::string node_id;  // CLUSTER_NODE_ID, stored with log rows
+  // REQUEST_LOG_SAMPLE_RATE: share of request records kept (0..1). The choice hashes the request
+  // id, so every replica keeps the same requests; requests that failed (status >= 400 or an
+  // error code) are always kept.
+  double request_sample_rate = 1.0;
   std::chrono::milliseconds reconnect_min{500};
   std::chrono::milliseconds reconnect_max{30'000};
   // Publishes gatewayd_persistence_* metrics in metrics::Registry::global().
@@ -75,6 +79,7 @@ struct PersistenceStats {
   std::uint64_t records_replayed = 0;  // committed from the spool
   std::uint64_t records_dropped = 0;   // lost: spool full or unwritable
   std::uint64_t records_rejected = 0;  // refused by the database for their data, kept aside
+  std::uint64_t records_sampled_out = 0;  // request records left out by request_sample_rate
   std::uint64_t spool_bytes = 0;
   std::uint64_t spool_records = 0;
   std::uint64_t replay_runs = 0;
@@ -98,6 +103,9 @@ class PersistenceService final : public RecordSink {
   void stop(std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
   void submit(Record record) noexcept override;
+
+  // Whether a request record is kept under `rate` (see request_sample_rate).
+  static bool sampled_in(const RequestRecord& record, double rate) noexcept;
 
   PersistenceStats stats() const;
   DbState db_state() const noexcept { return state_.load(std::memory_order_relaxed); }
@@ -156,7 +164,7 @@ class PersistenceService final : public RecordSink {
   std::uint64_t replay_offset_ = 0;
 
   std::atomic<std::uint64_t> written_{0}, spooled_{0}, spilled_{0}, replayed_{0}, dropped_{0},
-      rejected_{0}, replay_runs_{0}, write_errors_{0}, batches_{0};
+      rejected_{0}, sampled_out_{0}, replay_runs_{0}, write_errors_{0}, batches_{0};
   std::atomic<std::int64_t> last_write_us_{0};
   std::atomic<std::int64_t> last_drop_log_s_{0};
 };

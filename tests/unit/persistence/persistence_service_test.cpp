@@ -382,5 +382,45 @@ TEST_F(PersistenceServiceTest, PublishesMetrics) {
   EXPECT_NE(text.find("gatewayd_persistence_db_state{state=\"up\"}"), std::string::npos);
 }
 
+TEST(PersistenceSampling, KeepsAShareDecidedByRequestIdAndAlwaysErrors) {
+  RequestRecord r;
+  int kept = 0;
+  for (int i = 0; i < 10000; ++i) {
+    r.request_id = "sample-" + std::to_string(i);
+    r.status_code = 200;
+    const bool in = PersistenceService::sampled_in(r, 0.25);
+    EXPECT_EQ(in, PersistenceService::sampled_in(r, 0.25));  // deterministic
+    kept += in;
+    r.status_code = 503;
+    EXPECT_TRUE(PersistenceService::sampled_in(r, 0.0));
+  }
+  EXPECT_GT(kept, 2000);
+  EXPECT_LT(kept, 3000);
+  r.status_code = 200;
+  EXPECT_TRUE(PersistenceService::sampled_in(r, 1.0));
+  EXPECT_FALSE(PersistenceService::sampled_in(r, 0.0));
+  r.error_code = "UPSTREAM_TIMEOUT";
+  EXPECT_TRUE(PersistenceService::sampled_in(r, 0.0));
+}
+
+TEST_F(PersistenceServiceTest, SampledOutRequestsAreNotWritten) {
+  PersistenceOptions o = options();
+  o.request_sample_rate = 0.0;
+  PersistenceService service(o);
+  service.start();
+  service.submit(request("quiet"));
+  RequestRecord failed = request("failed");
+  failed.status_code = 500;
+  service.submit(failed);
+  AuditRecord audit;
+  audit.event_type = "x";
+  service.submit(audit);  // other records are never sampled
+  ASSERT_TRUE(written(service, 2));
+  service.stop();
+  EXPECT_EQ(logged_ids(), std::vector<std::string>{"failed"});
+  EXPECT_EQ(service.stats().records_sampled_out, 1u);
+  EXPECT_EQ(count("audit_logs"), 1);
+}
+
 }  // namespace
 }  // namespace gatewayd::test
