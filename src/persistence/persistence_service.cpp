@@ -230,13 +230,9 @@ void PersistenceService::set_state(DbState s) {
     metrics_->state_degraded.set(s == DbState::kDegraded ? 1 : 0);
     metrics_->state_disabled.set(s == DbState::kDisabled ? 1 : 0);
   }
-  if (old != s && old != DbState::kDisabled && s != DbState::kDisabled) {
-    if (s == DbState::kUp) {
-      logging::app().info("persistence: database {} is up", describe(options_.mysql));
-    } else {
-      logging::app().warn("persistence: database {} unavailable, records go to the spool {}",
-                          describe(options_.mysql), options_.spool_path.string());
-    }
+  // Going down is logged with its cause by on_write_failure().
+  if (old != s && s == DbState::kUp) {
+    logging::app().info("persistence: database {} is up", describe(options_.mysql));
   }
 }
 
@@ -334,13 +330,16 @@ void PersistenceService::on_write_failure(std::string_view what, const std::stri
   if (metrics_) {
     metrics_->write_errors.inc();
   }
-  if (state_.load() == DbState::kUp) {
-    logging::app().warn("persistence: {} failed: {}", what, error);
-  } else {
-    logging::app().debug("persistence: {} failed: {}", what, error);
+  // Loud when the database goes away, then a reminder a minute while it stays away (a database
+  // that was never reachable since start-up is reported too).
+  const auto now = std::chrono::steady_clock::now();
+  if (state_.load() == DbState::kUp || now - last_failure_log_ >= std::chrono::minutes(1)) {
+    last_failure_log_ = now;
+    logging::app().warn("persistence: {} failed: {}; records go to the spool {} ({} bytes)", what,
+                        error, options_.spool_path.string(), spool_->pending_bytes());
   }
   writer_->disconnect();
-  next_connect_ = std::chrono::steady_clock::now() + backoff_;
+  next_connect_ = now + backoff_;
   backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
   set_state(DbState::kDegraded);
 }

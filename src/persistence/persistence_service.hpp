@@ -158,6 +158,7 @@ class PersistenceService final : public RecordSink {
   std::atomic<DbState> state_{DbState::kDegraded};
   std::chrono::steady_clock::time_point next_connect_{};
   std::chrono::milliseconds backoff_{0};
+  std::chrono::steady_clock::time_point last_failure_log_{};
 
   // Replay position (writer thread only).
   std::string replay_generation_;

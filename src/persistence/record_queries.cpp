@@ -57,12 +57,13 @@ std::string upper(std::string s) {
   return s;
 }
 
-// LIKE pattern for a literal prefix.
+// LIKE pattern for a literal prefix, escaped with '!' (used with ESCAPE '!': unlike backslash,
+// it means the same whatever the server's sql_mode).
 std::string like_prefix(std::string_view prefix) {
   std::string out;
   for (char ch : prefix) {
-    if (ch == '%' || ch == '_' || ch == '\\') {
-      out.push_back('\\');
+    if (ch == '%' || ch == '_' || ch == '!') {
+      out.push_back('!');
     }
     out.push_back(ch);
   }
@@ -109,7 +110,7 @@ MySqlResult<LogPage> RecordQueries::logs(const LogFilter& f) {
       path_prefix ? like_prefix(std::string_view(f.path).substr(0, f.path.size() - 1)) : f.path;
   std::string where = " WHERE 1=1";
   if (!method.empty()) where += " AND method = ?";
-  if (!f.path.empty()) where += path_prefix ? " AND path LIKE ?" : " AND path = ?";
+  if (!f.path.empty()) where += path_prefix ? " AND path LIKE ? ESCAPE '!'" : " AND path = ?";
   if (!f.route.empty()) where += " AND route = ?";
   if (!f.service.empty()) where += " AND target_service = ?";
   if (!f.user_id.empty()) where += " AND user_id = ?";
