@@ -118,7 +118,8 @@ struct HealthCheckConfig {
   unsigned unhealthy_threshold = 3;
   bool enabled = false;  // true when `health_check:` is given
   // Inclusive status ranges that count as healthy; `expected_statuses: [200, "200-399"]`.
-  std::vector<std::pair<unsigned, unsigned>> expected_statuses{{200, 399}};
+  // Empty means 200-399.
+  std::vector<std::pair<unsigned, unsigned>> expected_statuses;
 };
 
 struct InstanceConfig {

@@ -38,6 +38,12 @@ struct CircuitPermit {
   std::chrono::milliseconds retry_after{0};  // when not allowed: until the next probe may go
 
   explicit operator bool() const noexcept { return allowed; }
+
+  // The Retry-After header value: whole seconds, rounded up, at least 1.
+  std::uint64_t retry_after_seconds() const noexcept {
+    const auto ms = retry_after.count() > 0 ? retry_after.count() : 1;
+    return static_cast<std::uint64_t>((ms + 999) / 1000);
+  }
 };
 
 class CircuitBreaker {
