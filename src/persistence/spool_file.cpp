@@ -61,6 +61,77 @@ bool pread_all(int fd, char* buf, std::size_t n, std::uint64_t offset) {
   return true;
 }
 
+// Reads consecutive frames of [offset, end) through a window of up to kWindow bytes, so a scan
+// costs a syscall per window rather than two per record.
+class FrameReader {
+ public:
+  enum class Status { kFrame, kEnd, kBad, kIoError };
+  static constexpr std::size_t kWindow = 1 << 20;
+
+  FrameReader(int fd, std::uint64_t offset, std::uint64_t end)
+      : fd_(fd), offset_(offset), end_(end) {}
+
+  // kFrame: payload() holds the payload and offset() is just past the frame. kBad: a short,
+  // oversized or checksum-failing frame starts at offset().
+  Status next() {
+    if (offset_ >= end_) {
+      return Status::kEnd;
+    }
+    if (end_ - offset_ < SpoolFile::kFrameHeaderBytes) {
+      return Status::kBad;
+    }
+    if (!fill(SpoolFile::kFrameHeaderBytes)) {
+      return Status::kIoError;
+    }
+    const char* head = buf_.data() + (offset_ - buf_start_);
+    const std::uint32_t length = get_u32(head);
+    const std::uint32_t checksum = get_u32(head + 4);
+    if (length > SpoolFile::kMaxPayloadBytes ||
+        end_ - offset_ - SpoolFile::kFrameHeaderBytes < length) {
+      return Status::kBad;
+    }
+    if (!fill(SpoolFile::kFrameHeaderBytes + length)) {
+      return Status::kIoError;
+    }
+    payload_ = std::string_view(buf_.data() + (offset_ - buf_start_) + SpoolFile::kFrameHeaderBytes,
+                                length);
+    if (crc32(payload_) != checksum) {
+      return Status::kBad;
+    }
+    offset_ += SpoolFile::kFrameHeaderBytes + length;
+    return Status::kFrame;
+  }
+  std::string_view payload() const { return payload_; }
+  std::uint64_t offset() const { return offset_; }
+
+ private:
+  // Makes the window cover [offset_, offset_ + need).
+  bool fill(std::size_t need) {
+    if (offset_ >= buf_start_ && offset_ + need <= buf_start_ + buf_len_) {
+      return true;
+    }
+    const std::size_t size =
+        static_cast<std::size_t>(std::min<std::uint64_t>(std::max(need, kWindow), end_ - offset_));
+    if (buf_.size() < size) {
+      buf_.resize(size);
+    }
+    if (!pread_all(fd_, buf_.data(), size, offset_)) {
+      buf_len_ = 0;
+      return false;
+    }
+    buf_start_ = offset_;
+    buf_len_ = size;
+    return true;
+  }
+
+  int fd_;
+  std::uint64_t offset_, end_;
+  std::string buf_;
+  std::uint64_t buf_start_ = 0;
+  std::size_t buf_len_ = 0;
+  std::string_view payload_;
+};
+
 void fsync_parent(const std::filesystem::path& path) {
   int dfd = ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(),
                    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -143,27 +214,11 @@ void SpoolFile::open_and_recover() {
   generation_ = header.substr(kMagic.size(), kHeaderBytes - kMagic.size() - 1);
 
   // Walk the frames; the first one that does not check out ends the good part.
-  std::uint64_t offset = kHeaderBytes;
-  std::string payload;
-  char frame_header[kFrameHeaderBytes];
-  while (offset < file_size) {
-    if (file_size - offset < kFrameHeaderBytes ||
-        !pread_all(fd_, frame_header, kFrameHeaderBytes, offset)) {
-      break;
-    }
-    const std::uint32_t length = get_u32(frame_header);
-    const std::uint32_t checksum = get_u32(frame_header + 4);
-    if (length > kMaxPayloadBytes || file_size - offset - kFrameHeaderBytes < length) {
-      break;
-    }
-    payload.resize(length);
-    if (!pread_all(fd_, payload.data(), length, offset + kFrameHeaderBytes) ||
-        crc32(payload) != checksum) {
-      break;
-    }
-    offset += kFrameHeaderBytes + length;
+  FrameReader reader(fd_, kHeaderBytes, file_size);
+  while (reader.next() == FrameReader::Status::kFrame) {
     ++records_;
   }
+  const std::uint64_t offset = reader.offset();
   recovered_records_ = records_;
   size_ = offset;
   if (offset < file_size) {
@@ -294,31 +349,21 @@ SpoolFile::ReadResult SpoolFile::read(std::uint64_t offset, std::size_t max_reco
   const std::uint64_t end = end_offset();
   offset = std::max<std::uint64_t>(offset, kHeaderBytes);
   out.next_offset = offset;
-  std::string payload;
-  char frame_header[kFrameHeaderBytes];
   // Frames below `end` were fully written under the lock and are never modified, so they are
   // read without it.
-  while (out.entries.size() < max_records && offset + kFrameHeaderBytes <= end) {
-    if (!pread_all(fd_, frame_header, kFrameHeaderBytes, offset)) {
+  FrameReader reader(fd_, offset, end);
+  while (out.entries.size() < max_records) {
+    const FrameReader::Status status = reader.next();
+    if (status == FrameReader::Status::kEnd) {
+      break;
+    }
+    if (status != FrameReader::Status::kFrame) {
       out.io_error = true;
       break;
     }
-    const std::uint32_t length = get_u32(frame_header);
-    const std::uint32_t checksum = get_u32(frame_header + 4);
-    if (length > kMaxPayloadBytes || offset + kFrameHeaderBytes + length > end) {
-      out.io_error = true;
-      break;
-    }
-    payload.resize(length);
-    if (!pread_all(fd_, payload.data(), length, offset + kFrameHeaderBytes) ||
-        crc32(payload) != checksum) {
-      out.io_error = true;
-      break;
-    }
-    offset += kFrameHeaderBytes + length;
-    out.next_offset = offset;
-    if (auto record = decode_record(payload)) {
-      out.entries.push_back(Entry{std::move(*record), offset});
+    out.next_offset = reader.offset();
+    if (auto record = decode_record(reader.payload())) {
+      out.entries.push_back(Entry{std::move(*record), reader.offset()});
     } else {
       ++out.undecodable;
     }

@@ -167,5 +167,41 @@ TEST(SpoolFile, TruncatesOnlyWhenNothingWasAppendedSince) {
   EXPECT_EQ(std::filesystem::file_size(dir / "records.spool"), SpoolFile::kHeaderBytes);
 }
 
+TEST(SpoolFile, ReadsAcrossItsReadWindowAndRecordsLargerThanIt) {
+  TempDir dir("gw-spool");
+  const auto path = dir / "records.spool";
+  std::vector<std::string> expected;
+  {
+    SpoolFile spool(path, 64 << 20);
+    std::vector<Record> batch;
+    for (int i = 0; i < 6000; ++i) {
+      if (i == 3000) {
+        RequestRecord big;
+        big.request_id = "big";
+        big.path = std::string(3 << 20, 'x');  // larger than the 1 MiB read window
+        batch.push_back(big);
+        expected.push_back("big");
+      }
+      batch.push_back(request("w" + std::to_string(i)));
+      expected.push_back("w" + std::to_string(i));
+    }
+    ASSERT_EQ(spool.append(batch, true), SpoolFile::AppendResult::kOk);
+  }
+  SpoolFile spool(path, 64 << 20);
+  EXPECT_EQ(spool.recovered_records(), expected.size());
+  EXPECT_EQ(spool.discarded_tail_bytes(), 0u);
+  std::vector<std::string> got;
+  std::uint64_t offset = spool.data_begin();
+  while (true) {
+    auto r = spool.read(offset, 333);
+    ASSERT_FALSE(r.io_error);
+    if (r.entries.empty()) break;
+    for (const auto& id : ids(r)) got.push_back(id);
+    offset = r.next_offset;
+  }
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(offset, spool.end_offset());
+}
+
 }  // namespace
 }  // namespace gatewayd::persistence
