@@ -465,6 +465,10 @@ bool PersistenceService::replay_step() {
       logging::app().info("persistence: spool {} replayed and truncated",
                           options_.spool_path.string());
       replay_generation_.clear();
+    } else if (spool_->end_offset() == replay_offset_) {
+      // Nothing was appended, so the truncation itself failed (logged by the spool): try again
+      // later instead of spinning.
+      replay_paused_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     }
     return true;
   }
@@ -511,7 +515,8 @@ void PersistenceService::run() {
   while (!stop_requested_.load()) {
     // Keep going without sleeping while there is a backlog to write.
     const bool backlog = queue_->size() >= options_.batch_size ||
-                         (options_.enabled && writer_->connected() && !spool_->empty());
+                         (options_.enabled && writer_->connected() && !spool_->empty() &&
+                          std::chrono::steady_clock::now() >= replay_paused_until_);
     if (!backlog) {
       wait_for_work();
     }
@@ -520,7 +525,8 @@ void PersistenceService::run() {
     }
     if (options_.enabled) {
       maintain_connection();
-      if (writer_->connected() && !spool_->empty()) {
+      if (writer_->connected() && !spool_->empty() &&
+          std::chrono::steady_clock::now() >= replay_paused_until_) {
         replay_step();
       }
     }

@@ -163,6 +163,7 @@ class PersistenceService final : public RecordSink {
   // Replay position (writer thread only).
   std::string replay_generation_;
   std::uint64_t replay_offset_ = 0;
+  std::chrono::steady_clock::time_point replay_paused_until_{};
 
   std::atomic<std::uint64_t> written_{0}, spooled_{0}, spilled_{0}, replayed_{0}, dropped_{0},
       rejected_{0}, sampled_out_{0}, replay_runs_{0}, write_errors_{0}, batches_{0};
