@@ -44,17 +44,17 @@ TEST(Lifecycle, TwoHundredReloadsUnderLoadLoseNoRequest) {
   std::vector<std::thread> clients;
   for (int t = 0; t < 4; ++t) {
     clients.emplace_back([&] {
-      HttpConnection conn(gateway.port());
+      auto conn = std::make_unique<HttpConnection>(gateway.port());
       HttpRequestSpec spec;
       spec.target = "/demo/hello";
       while (!stop.load()) {
-        auto res = conn.is_open() ? conn.request(spec) : http_request(gateway.port(), spec);
+        const auto res = conn->request(spec);
         if (res.status == 200) {
           ++ok;
         } else {
           ++failed;
         }
-        if (!conn.is_open()) conn = HttpConnection(gateway.port());
+        if (!conn->is_open()) conn = std::make_unique<HttpConnection>(gateway.port());
       }
     });
   }
