@@ -1,7 +1,5 @@
 #include "upstream/endpoint.hpp"
 
-#include <algorithm>
-
 namespace gatewayd::upstream {
 
 Endpoint::Endpoint(std::string service, const InstanceConfig& instance,
@@ -16,10 +14,6 @@ Endpoint::Endpoint(std::string service, const InstanceConfig& instance,
       breaker_(service_, id_, policy, clock, std::move(observer)) {
   set_weight(instance.weight);
   set_enabled(instance.healthy);
-}
-
-void Endpoint::set_weight(std::uint32_t weight) noexcept {
-  weight_.store(std::max<std::uint32_t>(1, weight), std::memory_order_relaxed);
 }
 
 }  // namespace gatewayd::upstream

@@ -27,10 +27,11 @@ class Endpoint {
   std::uint16_t port() const noexcept { return port_; }
   const std::string& url() const noexcept { return url_; }
 
-  // Weight 0 is treated as 1: a zero weight would make weighted strategies divide by zero
-  // and an endpoint that should get nothing is better marked `healthy: false`.
+  // Weight 0 means draining: requests already on the endpoint finish, new ones go elsewhere.
   std::uint32_t weight() const noexcept { return weight_.load(std::memory_order_relaxed); }
-  void set_weight(std::uint32_t weight) noexcept;
+  void set_weight(std::uint32_t weight) noexcept {
+    weight_.store(weight, std::memory_order_relaxed);
+  }
 
   // `healthy:` from the config: false takes the endpoint out of rotation.
   bool enabled() const noexcept { return enabled_.load(std::memory_order_relaxed); }
@@ -48,9 +49,10 @@ class Endpoint {
     return from_ns(ejected_until_ns_.load(std::memory_order_relaxed));
   }
 
-  // Everything a load balancer checks: enabled, healthy, not ejected, breaker would admit.
+  // Everything a load balancer checks: enabled, not draining, healthy, not ejected, and the
+  // breaker would admit a request.
   bool available(Clock::time_point now) const noexcept {
-    return enabled() && healthy() && !ejected(now) && breaker_.would_allow(now);
+    return enabled() && weight() > 0 && healthy() && !ejected(now) && breaker_.would_allow(now);
   }
 
   // In-flight requests, for least_connections. Use ActiveRequest to keep them balanced.

@@ -81,7 +81,7 @@ bool ServiceEndpoints::has_available_endpoint() const noexcept {
 
 bool ServiceEndpoints::has_healthy_endpoint() const noexcept {
   for (const auto& e : endpoints_) {
-    if (e->enabled() && e->healthy()) return true;
+    if (e->enabled() && e->weight() > 0 && e->healthy()) return true;
   }
   return false;
 }

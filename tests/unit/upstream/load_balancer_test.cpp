@@ -224,12 +224,22 @@ TEST_F(LoadBalancerTest, RandomFollowsWeightsAndSkips) {
   EXPECT_NEAR(h["b"], 10'000, 800);
 }
 
-TEST_F(LoadBalancerTest, ZeroWeightCountsAsOne) {
+TEST_F(LoadBalancerTest, ZeroWeightDrains) {
   add("a", 0);
   add("b", 1);
-  EXPECT_EQ(endpoints_[0]->weight(), 1U);
+  add("c", 2);
+  EXPECT_EQ(endpoints_[0]->weight(), 0U);
+  EXPECT_FALSE(endpoints_[0]->available(clock_.now()));
+  for (auto strategy : {LbStrategy::kRoundRobin, LbStrategy::kWeighted,
+                        LbStrategy::kLeastConnections, LbStrategy::kRandom}) {
+    auto lb = make_load_balancer(strategy, endpoints_);
+    EXPECT_EQ(histogram(*lb, 30)["a"], 0) << lb_strategy_name(strategy);
+  }
   auto lb = make_load_balancer(LbStrategy::kWeighted, endpoints_);
-  EXPECT_EQ(sequence(*lb, 4), "abab");
+  EXPECT_EQ(sequence(*lb, 6), "cbccbc");
+  // Weight back: it takes traffic again.
+  endpoints_[0]->set_weight(1);
+  EXPECT_GT(histogram(*lb, 8)["a"], 0);
 }
 
 TEST_F(LoadBalancerTest, StrategyNames) {
