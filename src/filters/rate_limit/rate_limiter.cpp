@@ -206,11 +206,9 @@ RateLimitDecision RateLimiter::compose(const Plan& plan, const Results& results,
 
 RateLimitDecision RateLimiter::failure_decision(const Plan& plan, const std::string& reason) {
   const auto& s = service_->settings();
-  if (!reason.empty()) {
+  if (!reason.empty() && !degraded_) {
     set_degraded(true, reason);
-    // The next request that may try Redis again is a probe; back off while it keeps failing.
-    probe_backoff_ =
-        probe_backoff_.count() == 0 ? kProbeMin : std::min(probe_backoff_ * 2, kProbeMax);
+    probe_backoff_ = kProbeMin;
     next_probe_ = Clock::now() + probe_backoff_;
   }
   RateLimitDecision d;
@@ -284,8 +282,14 @@ asio::awaitable<RateLimitDecision> RateLimiter::decide_redis(std::shared_ptr<Rat
   const auto now = Clock::now();
   // While degraded, Redis is tried again only once its connection is back and the probe backoff
   // has passed; everything else goes straight to the failure mode.
-  if (self->degraded_ && (!self->redis_->ready() || now < self->next_probe_)) {
-    co_return self->failure_decision(plan, std::string());
+  if (self->degraded_) {
+    if (!self->redis_->ready() || now < self->next_probe_) {
+      co_return self->failure_decision(plan, std::string());
+    }
+    // This request probes Redis; the others stay on the failure mode until it has answered,
+    // and the pause before the next probe doubles in case this one fails too.
+    self->probe_backoff_ = std::min(self->probe_backoff_ * 2, kProbeMax);
+    self->next_probe_ = now + self->probe_backoff_;
   }
   const auto deadline = now + self->service_->settings().redis_timeout;
   const RedisScript& script = RedisBucketScript::script();
