@@ -80,8 +80,9 @@ class SwitchableServer {
     response.body() = "state";
     response.prepare_payload();
     response.keep_alive(false);
-    co_await http::async_write(socket, response, asio::as_tuple(asio::use_awaitable));
+    // Counted before the write: the prober may act on the answer before this coroutine resumes.
     (status == 200 ? ok_count_ : other_count_).fetch_add(1);
+    co_await http::async_write(socket, response, asio::as_tuple(asio::use_awaitable));
     boost::system::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
   }
