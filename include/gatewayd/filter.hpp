@@ -82,4 +82,33 @@ class Filter {
   virtual void on_complete(const RequestContext&, const Outcome&) noexcept {}
 };
 
+// A reserved path the gateway answers itself on the public listener (for example
+// POST /auth/token). The session reads the whole body (bounded by max_body()) before calling
+// handle(); handlers run on the worker's event loop and must not block.
+struct LocalRequest {
+  std::string_view method;  // upper-case
+  std::string_view path;    // normalised, without the query
+  std::string_view query;   // raw, without '?'
+  const boost::beast::http::request_header<>* head = nullptr;
+  std::string body;
+  std::string client_ip;
+  std::string request_id;
+  std::string user_agent;
+};
+
+struct LocalResponse {
+  unsigned status = 200;
+  std::string body = "{}";  // JSON
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+class LocalEndpoint {
+ public:
+  virtual ~LocalEndpoint() = default;
+  // Whether this endpoint owns `path` (any method: a wrong method is the handler's 405).
+  virtual bool owns(std::string_view path) const noexcept = 0;
+  virtual std::size_t max_body() const noexcept { return 64 * 1024; }
+  virtual boost::asio::awaitable<LocalResponse> handle(LocalRequest& request) = 0;
+};
+
 }  // namespace gatewayd
