@@ -96,7 +96,7 @@ FieldError field_error_from(std::string_view message, std::string_view source,
   if (!m.starts_with(source)) return whole();
   m.remove_prefix(source.size());
   const std::string path_detail = " path=" + std::string(path);
-  if (!path.empty() && m.starts_with(path_detail)) m.remove_prefix(path_detail.size());
+  if (m.starts_with(path_detail)) m.remove_prefix(path_detail.size());
   if (!m.starts_with(": ")) return whole();
   m.remove_prefix(2);
   return split_field_message(m, "route");

@@ -43,6 +43,10 @@ TEST(RouteJsonTest, ParsesWithTheFileRules) {
   EXPECT_EQ(std::get<FieldError>(bad).field, "service");
   EXPECT_NE(std::get<FieldError>(bad).message.find("known: users"), std::string::npos);
 
+  bad = parse_route_object({{"path", ""}, {"service", "users"}}, {"users"}, ConfigDefaults{});
+  ASSERT_TRUE(std::holds_alternative<FieldError>(bad));
+  EXPECT_EQ(std::get<FieldError>(bad).field, "path");
+
   bad = parse_route_object(json::array(), {"users"}, ConfigDefaults{});
   EXPECT_EQ(std::get<FieldError>(bad).field, "route");
 }
@@ -67,10 +71,13 @@ TEST(RouteJsonTest, FieldErrorsFromLoaderMessages) {
 TEST(RouteJsonTest, RowRoundTrip) {
   const json object = {
       {"name", "n"},     {"path", "/p/**"},     {"service", "users"}, {"methods", {"PUT", "GET"}},
-      {"timeout", 0.25}, {"host", "a.example"}, {"rate_limit", 7},    {"rewrite", "/q"},
-      {"id", 99}};
+      {"timeout", 0.25}, {"host", "a.example"}, {"rate_limit", 7},    {"rewrite", "/q"}};
   auto route = parsed(object);
-  const auto row = row_from_route(route, object, true);
+  // Read-only fields of the admin view never reach `extra`.
+  json sent = object;
+  sent["id"] = 99;
+  sent["source"] = "api";
+  const auto row = row_from_route(route, sent, true);
   EXPECT_EQ(row.methods, "GET,PUT");
   EXPECT_EQ(row.timeout_seconds, 1u);
   EXPECT_EQ(row.rewrite_path, "/q");
