@@ -512,6 +512,21 @@ constexpr std::array kSettings{
                                "cache lifetime.",
                 .min = 10,
                 .max = 86400},
+    SettingSpec{.name = "JWT_JWKS_TIMEOUT_MS",
+                .default_value = "5000",
+                .type = T::kDuration,
+                .group = "JWT",
+                .description = "Deadline of one JWKS download (resolve, connect, TLS, "
+                               "response).",
+                .min = 100,
+                .max = 60000,
+                .unit = "ms"},
+    SettingSpec{.name = "JWT_JWKS_CA_FILE",
+                .default_value = "",
+                .type = T::kString,
+                .group = "JWT",
+                .description = "PEM bundle of CAs trusted for https JWKS URLs; empty: the "
+                               "system trust store."},
     SettingSpec{.name = "JWT_MAX_TOKEN_BYTES",
                 .default_value = "8192",
                 .type = T::kInt,
@@ -523,9 +538,20 @@ constexpr std::array kSettings{
                 .default_value = "",
                 .type = T::kString,
                 .group = "JWT",
-                .description = "Credential an internal client presents to `POST /auth/token`. "
-                               "Empty disables that endpoint.",
+                .description = "Credential an internal client (the auth service) presents to "
+                               "`POST /auth/token` as `Authorization: Bearer <secret>`. API keys "
+                               "with the scope `auth:token` may call it too; with this empty "
+                               "they are the only way.",
                 .secret = true},
+    SettingSpec{.name = "AUTH_AUDIT_FAILURES_PER_SECOND",
+                .default_value = "20",
+                .type = T::kInt,
+                .group = "JWT",
+                .description = "Auth failures written to the audit log per second; the rest "
+                               "are counted (`gatewayd_auth_audit_suppressed_total` and "
+                               "`suppressed_before` in the next record).",
+                .min = 0,
+                .max = 100000},
 
     // ------------------------------------------------------------------ API keys
     SettingSpec{.name = "API_KEY_ENABLED",

@@ -59,8 +59,8 @@ void MemoryRefreshTokenStore::revoke_family(const std::string& family,
     it->second = family_expiry_.emplace(until, family);
     return;
   }
-  // Markers are bounded like tokens; a revocation always fits because it replaces at least the
-  // token that caused it (callers erase or mark first) and markers of dead families expire.
+  // Never refused for lack of room: a revocation that silently failed would be worse than the
+  // memory (see the header on why this cannot grow without stored tokens behind it).
   revoked_families_.emplace(family, family_expiry_.emplace(until, family));
 }
 

@@ -4,9 +4,11 @@
 // deployment with more than one replica needs Redis (REDIS_ENABLED=true). One store is shared by
 // every worker of the process (a mutex guards it; calls are short and never wait on I/O).
 //
-// Bounded: at most `max_entries` tokens plus as many revoked-family markers. Expired entries
-// are dropped as time passes (an index ordered by expiry makes that cheap); when the store is
-// full of live entries, new tokens are refused (kUnavailable) rather than evicting live ones.
+// Bounded: at most `max_entries` tokens. Expired entries are dropped as time passes (an index
+// ordered by expiry makes that cheap); when the store is full of live entries, new tokens are
+// refused (kUnavailable) rather than evicting live ones. Revoked-family markers (one per revoked
+// family, kept for the refresh TTL) have no cap of their own: only the holder of a stored token
+// can create one, and only internal clients can create families.
 #include <cstddef>
 #include <map>
 #include <mutex>
