@@ -290,11 +290,10 @@ std::optional<AdminResponse> RoutesApi::check(const Config& config, const RouteC
     if (other.name != route.name) continue;
     const auto other_id = api_route_id(other);
     if (other_id && *other_id == id && id != 0) continue;
-    return conflict(
-        "CONFLICT", "route name '" + route.name + "' is already used",
-        {{"fields",
-          {{"name", "already used by " + (other_id ? "API route id=" + std::to_string(*other_id)
-                                                   : other.source)}}}});
+    const std::string owner = other_id ? "API route id=" + std::to_string(*other_id)
+                                       : "the routes file (" + other.source + ")";
+    return conflict("CONFLICT", "route name '" + route.name + "' is already used",
+                    {{"fields", {{"name", "already used by " + owner}}}});
   }
   if (!is_active) return std::nullopt;
   candidates.push_back(route);

@@ -9,6 +9,7 @@
 #include "filters/auth/api_key_store.hpp"
 #include "filters/auth/crypto_util.hpp"
 #include "persistence/mysql_writer.hpp"
+#include "support/free_port.hpp"
 #include "unit/persistence/mysql_fixture.hpp"
 
 namespace gatewayd::test {
@@ -682,6 +683,27 @@ TEST(AdminApiWithoutMySqlTest, DatabaseEndpointsAnswer503) {
   expect_error(admin.call("GET", "/admin/routes/42"), 404, "NOT_FOUND");
   EXPECT_EQ(admin.call("GET", "/admin/services").status, 200u);
   EXPECT_EQ(json_of(admin.call("GET", "/admin/config"))["mysql_enabled"], false);
+  EXPECT_TRUE(app.sink.audits().empty());
+}
+
+TEST(AdminApiWithoutMySqlTest, UnreachableDatabaseAnswers503) {
+  FakeApp app;
+  MySqlOptions unreachable;
+  unreachable.host = "127.0.0.1";
+  unreachable.port = free_port();  // nothing listens: connections are refused at once
+  unreachable.user = "nobody";
+  unreachable.password = "unused-secret";
+  AdminHarness admin(app, unreachable);
+  for (const auto& [method, target] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/admin/rate-limit-rules"},
+                                                        {"GET", "/admin/api-keys"},
+                                                        {"POST", "/admin/routes"},
+                                                        {"GET", "/admin/stats"}}) {
+    const auto res = admin.call(method, target, R"({"path":"/x","service":"users"})");
+    expect_error(res, 503, "DATABASE_UNAVAILABLE");
+    EXPECT_EQ(res.body.find("unused-secret"), std::string::npos);
+  }
+  EXPECT_EQ(app.publishes.load(), 0);
   EXPECT_TRUE(app.sink.audits().empty());
 }
 
