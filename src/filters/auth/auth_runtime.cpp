@@ -86,7 +86,11 @@ AuthRuntime::AuthRuntime(const Settings& settings, RecordSink* records, AuthRunt
   api_keys_ = std::make_shared<ApiKeyStore>();
   const bool api_keys_enabled = settings.get_bool("API_KEY_ENABLED");
   if (const std::string file = settings.get("API_KEYS_FILE"); !file.empty()) {
-    api_keys_->load_file(resolve_in(settings.config_dir, file));
+    try {
+      api_keys_->load_file(resolve_in(settings.config_dir, file));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string("API_KEYS_FILE: ") + e.what());
+    }
   }
 
   const auto per_second = settings.get_int("AUTH_AUDIT_FAILURES_PER_SECOND");

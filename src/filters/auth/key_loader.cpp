@@ -307,7 +307,7 @@ StaticKeys load_static_keys(const StaticKeyConfig& config) {
     try {
       out.verify.add(
           apply(load_key_file(config.public_key_path, config.kid), "JWT_PUBLIC_KEY_PATH"));
-    } catch (const std::invalid_argument& e) {
+    } catch (const std::exception& e) {  // unreadable files too, not only bad contents
       throw std::invalid_argument(std::string("JWT_PUBLIC_KEY_PATH: ") + e.what());
     }
   }
