@@ -147,7 +147,7 @@ asio::awaitable<Verdict> AuthFilter::on_request(RequestContext& ctx) {
     method = "jwt";
     JwtResult r = shared_->jwt->authenticate(*bearer, at);
     if (!r.ok() && r.error() == JwtError::kUnknownKid && shared_->jwt->jwks() != nullptr) {
-      // The views into the header stay valid: nothing changes the head while we wait.
+      // The JWKS thread gets its own copy of the token; the request waits here, suspended.
       attempt = co_await authenticate_with_refetch(std::string(*bearer), at);
     } else {
       attempt = from_jwt(std::move(r));

@@ -212,35 +212,30 @@ void TokenEndpoints::audit(const LocalRequest& request, std::string event, std::
   audit_->submit(std::move(rec));
 }
 
-LocalResponse TokenEndpoints::failure(const LocalRequest& request, std::string_view event,
+LocalResponse TokenEndpoints::failure(const LocalRequest& request, std::string_view operation,
                                       unsigned status, ErrorCode code, std::string_view reason,
-                                      std::string_view message, std::string details_extra) const {
+                                      std::string_view message) const {
   LocalResponse r;
   r.status = status;
-  std::string d = details({{"reason", reason}});
-  r.body = error_body(code, message, request.request_id, d);
+  r.body = error_body(code, message, request.request_id, details({{"reason", reason}}));
   add_common_headers(r);
-  if (audit_) {
-    AuditRecord rec;
-    rec.event_type = "token_request_failed";
-    rec.ip_address = request.client_ip;
-    rec.user_agent = request.user_agent;
-    rec.request_id = request.request_id;
-    std::string ad = "{";
-    append_json_member(ad, "endpoint", request.path);
-    append_json_member(ad, "operation", event);
-    append_json_member(ad, "reason", reason);
-    if (!details_extra.empty()) {
-      ad += ',';
-      ad += details_extra;
-    }
-    ad += '}';
-    rec.details_json = std::move(ad);
-    rec.created_at = clock_();
-    // A flood of bad refresh tokens must not flood the audit log.
-    audit_->submit_limited(std::move(rec));
-  }
+  audit_failure(request, operation, reason);
   return r;
+}
+
+void TokenEndpoints::audit_failure(const LocalRequest& request, std::string_view operation,
+                                   std::string_view reason) const {
+  if (!audit_) return;
+  AuditRecord rec;
+  rec.event_type = "token_request_failed";
+  rec.ip_address = request.client_ip;
+  rec.user_agent = request.user_agent;
+  rec.request_id = request.request_id;
+  rec.details_json =
+      details({{"endpoint", request.path}, {"operation", operation}, {"reason", reason}});
+  rec.created_at = clock_();
+  // A flood of bad refresh tokens must not flood the audit log.
+  audit_->submit_limited(std::move(rec));
 }
 
 boost::asio::awaitable<LocalResponse> TokenEndpoints::issue(const LocalRequest& request) const {
@@ -333,7 +328,7 @@ boost::asio::awaitable<LocalResponse> TokenEndpoints::revoke(const LocalRequest&
   } else {
     // Nothing to revoke is not an error for the client (RFC 7009 section 2.2), but a stream of
     // them is worth seeing, so it counts as a (rate-limited) failure record.
-    failure(request, "revoke", 200, ErrorCode::kBadRequest, token_failure_name(o.failure), "");
+    audit_failure(request, "revoke", token_failure_name(o.failure));
   }
   LocalResponse r;
   r.body = o.ok() ? R"({"revoked":true})" : R"({"revoked":false})";

@@ -61,9 +61,12 @@ class TokenEndpoints final : public LocalEndpoint {
 
   // Whether the caller of /auth/token is an internal client; sets `who` for the audit record.
   bool internal_client(const LocalRequest& request, std::string& who) const;
-  LocalResponse failure(const LocalRequest& request, std::string_view event, unsigned status,
-                        ErrorCode code, std::string_view reason, std::string_view message,
-                        std::string details_extra = {}) const;
+  // An error answer for `operation` ("issue", "refresh", "revoke"), audited as a failure.
+  LocalResponse failure(const LocalRequest& request, std::string_view operation, unsigned status,
+                        ErrorCode code, std::string_view reason, std::string_view message) const;
+  // A rate-limited token_request_failed audit record.
+  void audit_failure(const LocalRequest& request, std::string_view operation,
+                     std::string_view reason) const;
   void audit(const LocalRequest& request, std::string event, std::string user_id,
              std::string details_json) const;
 
