@@ -5,6 +5,8 @@
 #include "config/config_loader.hpp"
 #include "gatewayd/logging.hpp"
 #include "gatewayd/settings.hpp"
+#include "persistence/persistence_settings.hpp"
+#include "persistence/schema.hpp"
 
 #ifndef GATEWAYD_VERSION
 #define GATEWAYD_VERSION "0.1.0"
@@ -51,6 +53,21 @@ int main(int argc, char** argv) {
       return 0;
     } catch (const std::exception& e) {
       std::cerr << "gatewayd: configuration invalid: " << e.what() << "\n";
+      return 1;
+    }
+  }
+
+  if (cli.init_db) {
+    // Creates the database and applies the schema (idempotent), like running
+    // scripts/database/init_database.sql with the mysql client.
+    try {
+      const auto options = persistence::mysql_options_from(settings);
+      const auto result = persistence::init_database(options);
+      std::cout << "gatewayd: database " << describe(options) << " ready (server "
+                << result.server_version << ", schema version " << result.schema_version << ")\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "gatewayd: --init-db failed: " << e.what() << "\n";
       return 1;
     }
   }

@@ -30,13 +30,14 @@ struct Identity {
 };
 
 struct RequestContext {
-  std::shared_ptr<const Config> config;  // one snapshot for the whole request
+  std::shared_ptr<const Config> config;                  // one snapshot for the whole request
   boost::beast::http::request_header<>* head = nullptr;  // mutable: filters add upstream headers
-  std::string_view method;                  // upper-case
-  NormalizedTarget target;                  // normalised path + raw query
-  RouteMatch match;                         // route resolved by the router
+  std::string_view method;                               // upper-case
+  NormalizedTarget target;                               // normalised path + raw query
+  RouteMatch match;                                      // route resolved by the router
   std::string request_id;
-  std::string traceparent;  // outgoing W3C traceparent (empty when tracing is off)
+  bool request_id_from_client = false;  // kept from a valid client X-Request-Id
+  std::string traceparent;              // outgoing W3C traceparent (empty when tracing is off)
   std::string trace_id;
   std::string client_ip;
   bool peer_trusted = false;

@@ -8,8 +8,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
 
-#include "gatewayd/config.hpp"
-
 namespace gatewayd {
 
 namespace asio = boost::asio;
@@ -31,10 +29,11 @@ bool ConnectionPool::still_open(UpstreamConnection& conn) {
 }
 
 asio::awaitable<std::pair<error_code, UpstreamConnectionPtr>> ConnectionPool::acquire(
-    const InstanceConfig& instance, std::chrono::milliseconds connect_timeout, bool allow_reuse) {
+    std::string_view id, std::string_view host, std::uint16_t port,
+    std::chrono::milliseconds connect_timeout, bool allow_reuse) {
   const auto now = std::chrono::steady_clock::now();
   if (allow_reuse) {
-    if (auto it = idle_.find(instance.id); it != idle_.end()) {
+    if (auto it = idle_.find(id); it != idle_.end()) {
       auto& stack = it->second;
       while (!stack.empty()) {
         UpstreamConnectionPtr conn = std::move(stack.back());
@@ -49,18 +48,18 @@ asio::awaitable<std::pair<error_code, UpstreamConnectionPtr>> ConnectionPool::ac
   }
 
   auto conn = std::make_unique<UpstreamConnection>(io_.get_executor());
-  conn->key = instance.id;
+  conn->key = std::string(id);
   conn->stream.expires_after(connect_timeout);
   error_code ec;
-  const auto address = asio::ip::make_address(instance.host, ec);
+  const auto address = asio::ip::make_address(host, ec);
   if (!ec) {
-    auto [cec] = co_await conn->stream.async_connect(tcp::endpoint(address, instance.port),
+    auto [cec] = co_await conn->stream.async_connect(tcp::endpoint(address, port),
                                                      asio::as_tuple(asio::use_awaitable));
     ec = cec;
   } else {
     // Asio resolves on its internal thread, so a slow DNS server never stalls this loop.
-    auto [rec, results] = co_await resolver_.async_resolve(
-        instance.host, std::to_string(instance.port), asio::as_tuple(asio::use_awaitable));
+    auto [rec, results] = co_await resolver_.async_resolve(host, std::to_string(port),
+                                                           asio::as_tuple(asio::use_awaitable));
     if (rec) co_return std::pair{rec, UpstreamConnectionPtr{}};
     auto [cec, ep] =
         co_await conn->stream.async_connect(results, asio::as_tuple(asio::use_awaitable));

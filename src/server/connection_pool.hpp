@@ -1,23 +1,22 @@
 #pragma once
 // Per-worker keep-alive connections to upstream endpoints. Not thread-safe by design: each
 // worker owns one pool and touches it only from its own event loop.
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 namespace gatewayd {
-
-struct InstanceConfig;
 
 struct UpstreamConnection {
   explicit UpstreamConnection(boost::asio::any_io_executor ex) : stream(std::move(ex)) {}
@@ -37,8 +36,8 @@ class ConnectionPool {
 
   // A live idle connection when one exists, else a new one connected within `connect_timeout`.
   boost::asio::awaitable<std::pair<boost::system::error_code, UpstreamConnectionPtr>> acquire(
-      const InstanceConfig& instance, std::chrono::milliseconds connect_timeout,
-      bool allow_reuse = true);
+      std::string_view id, std::string_view host, std::uint16_t port,
+      std::chrono::milliseconds connect_timeout, bool allow_reuse = true);
 
   // Returns a connection whose last exchange completed cleanly; it is closed instead when the
   // endpoint already holds max_idle connections.
@@ -61,7 +60,15 @@ class ConnectionPool {
   boost::asio::ip::tcp::resolver resolver_;
   std::size_t max_idle_;
   std::chrono::milliseconds idle_timeout_;
-  std::unordered_map<std::string, std::vector<UpstreamConnectionPtr>> idle_;
+  // Transparent hashing: lookups by the endpoint id's string_view allocate nothing.
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const noexcept {
+      return std::hash<std::string_view>{}(id);
+    }
+  };
+  std::unordered_map<std::string, std::vector<UpstreamConnectionPtr>, IdHash, std::equal_to<>>
+      idle_;
   std::atomic<std::size_t> idle_total_{0};
 };
 

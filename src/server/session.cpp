@@ -193,8 +193,8 @@ asio::awaitable<Session::HeadStatus> Session::read_head(bool first) {
 
     stream_.expires_at(deadline);
     const std::size_t room = std::min(kReadChunk, buffer_.max_size() - buffer_.size());
-    auto [ec, n] =
-        co_await stream_.async_read_some(buffer_.prepare(room), asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(room),
+                                                    asio::as_tuple(asio::use_awaitable));
     if (ec) {
       if (ec == beast::error::timeout && got_bytes) co_return HeadStatus::kTimeout;
       co_return HeadStatus::kClosed;
@@ -238,7 +238,8 @@ asio::awaitable<bool> Session::handle_request() {
   down.body_consumed = parser_->is_done();
 
   const auto incoming_id = req["X-Request-Id"];
-  ctx.request_id = is_safe_request_id(incoming_id) ? std::string(incoming_id) : generate_request_id();
+  ctx.request_id_from_client = is_safe_request_id(incoming_id);
+  ctx.request_id = ctx.request_id_from_client ? std::string(incoming_id) : generate_request_id();
 
   std::string method(req.method_string());
   for (auto& c : method) {
@@ -282,6 +283,12 @@ asio::awaitable<bool> Session::handle_request() {
     co_return down.keep_alive;
   }
 
+  if (auto* local = worker_.local_endpoint_for(ctx.target.path)) {
+    co_await serve_local(*local, ctx, down);
+    complete(ctx, down);
+    co_return down.keep_alive && parser_->is_done();
+  }
+
   if (!ctx.config || !ctx.config->router) {
     co_return co_await finish({ErrorCode::kServiceUnavailable, "no configuration loaded"});
   }
@@ -322,7 +329,7 @@ asio::awaitable<bool> Session::handle_request() {
     down.keep_alive = false;
   }
   complete(ctx, down);
-  co_return down.keep_alive && down.body_consumed;
+  co_return down.keep_alive&& down.body_consumed;
 }
 
 asio::awaitable<void> Session::reply_error(RequestContext& ctx, Downstream& down,
@@ -345,7 +352,8 @@ asio::awaitable<void> Session::reply_error(RequestContext& ctx, Downstream& down
   stream_.expires_after(worker_.settings().body_timeout);
   http::serializer<false, http::string_body> sr{res};
   if (ctx.method == "HEAD") {
-    auto [ec, n] = co_await http::async_write_header(stream_, sr, asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await http::async_write_header(stream_, sr, asio::as_tuple(asio::use_awaitable));
     down.bytes_out += n;
     if (ec) down.keep_alive = false;
   } else {
@@ -353,6 +361,79 @@ asio::awaitable<void> Session::reply_error(RequestContext& ctx, Downstream& down
     down.bytes_out += n;
     if (ec) down.keep_alive = false;
   }
+}
+
+asio::awaitable<bool> Session::send_continue(Downstream& down) {
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  stream_.expires_after(worker_.settings().body_timeout);
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue),
+                                            asio::as_tuple(asio::use_awaitable));
+  if (ec) down.keep_alive = false;
+  co_return !ec;
+}
+
+asio::awaitable<void> Session::serve_local(LocalEndpoint& endpoint, RequestContext& ctx,
+                                           Downstream& down) {
+  const std::size_t limit = endpoint.max_body();
+  if (const auto len = parser_->content_length(); len && *len > limit) {
+    down.keep_alive = false;
+    co_await reply_error(ctx, down, {ErrorCode::kPayloadTooLarge, "request body too large"});
+    co_return;
+  }
+  LocalRequest request;
+  if (!parser_->is_done()) {
+    const auto expect = parser_->get()[http::field::expect];
+    if (iequals(expect, "100-continue") && !co_await send_continue(down)) co_return;
+    // The body is small and bounded: read it whole before the handler runs.
+    char chunk[4096];
+    auto& body = parser_->get().body();
+    while (!parser_->is_done()) {
+      body.data = chunk;
+      body.size = sizeof chunk;
+      stream_.expires_after(worker_.settings().body_timeout);
+      auto [ec, n] = co_await http::async_read(stream_, buffer_, *parser_,
+                                               asio::as_tuple(asio::use_awaitable));
+      if (ec == http::error::need_buffer) ec = {};
+      const std::size_t got = sizeof chunk - body.size;
+      down.bytes_in += got;
+      if (!ec && request.body.size() + got > limit) ec = http::error::body_limit;
+      if (ec) {
+        down.keep_alive = false;
+        const bool too_large = ec == http::error::body_limit;
+        co_await reply_error(ctx, down,
+                             {too_large ? ErrorCode::kPayloadTooLarge : ErrorCode::kBadRequest,
+                              too_large ? "request body too large" : "request body incomplete"});
+        co_return;
+      }
+      request.body.append(chunk, got);
+    }
+  }
+  const auto& head = parser_->get();
+  request.method = ctx.method;
+  request.path = ctx.target.path;
+  if (ctx.target.has_query) request.query = ctx.target.query;
+  request.head = &head;
+  request.client_ip = client_ip_;
+  request.request_id = ctx.request_id;
+  request.user_agent = std::string(head[http::field::user_agent]);
+
+  LocalResponse answer = co_await endpoint.handle(request);
+  http::response<http::string_body> res;
+  res.result(answer.status);
+  res.version(11);
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.set("X-Request-Id", ctx.request_id);
+  for (const auto& [name, value] : answer.headers) res.set(name, value);
+  res.body() = std::move(answer.body);
+  res.keep_alive(down.keep_alive);
+  res.prepare_payload();
+  down.status = answer.status;
+  down.response_started = true;
+  stream_.expires_after(worker_.settings().body_timeout);
+  auto [ec, n] = co_await http::async_write(stream_, res, asio::as_tuple(asio::use_awaitable));
+  down.bytes_out += n;
+  if (ec) down.keep_alive = false;
 }
 
 asio::awaitable<void> Session::reply_builtin(RequestContext& ctx, Downstream& down,
@@ -387,8 +468,8 @@ asio::awaitable<void> Session::reply_builtin(RequestContext& ctx, Downstream& do
 
 void Session::complete(RequestContext& ctx, Downstream& down) {
   const double seconds = std::chrono::duration<double>(Clock::now() - ctx.started).count();
-  const std::string_view route_name = ctx.match.route ? std::string_view(ctx.match.route->name)
-                                                      : std::string_view("-");
+  const std::string_view route_name =
+      ctx.match.route ? std::string_view(ctx.match.route->name) : std::string_view("-");
   worker_.metrics().record_request(route_name, ctx.method, down.status, seconds);
 
   Outcome outcome;
@@ -422,9 +503,19 @@ void Session::complete(RequestContext& ctx, Downstream& down) {
     logging::log_access(e);
   }
 
-  if (auto* sink = worker_.state().records) {
+  // Probes of the built-in endpoints (/health, /ready, /metrics) are not request history.
+  const bool builtin = ctx.match.route == nullptr && is_builtin_path(ctx.target.path);
+  if (auto* sink = worker_.state().records; sink != nullptr && !builtin) {
     RequestRecord r;
-    r.request_id = ctx.request_id;
+    // gateway_logs keeps one row per request id: a client that reuses its own id must not
+    // collapse its requests into one row, so such ids get a gateway-made suffix.
+    if (ctx.request_id_from_client) {
+      r.request_id.assign(ctx.request_id, 0, 90);
+      r.request_id += '~';
+      r.request_id += generate_request_id();
+    } else {
+      r.request_id = ctx.request_id;
+    }
     r.method = ctx.method;
     r.path = ctx.target.path;
     r.route = route_name;

@@ -27,13 +27,13 @@ struct Downstream {
   boost::beast::tcp_stream& stream;
   boost::beast::flat_buffer& buffer;  // bytes read past the request head live here
   RequestParser& parser;
-  bool keep_alive = true;           // the client allows keep-alive and we intend to keep it
-  bool response_started = false;    // bytes of a response were written: no local reply now
-  bool body_consumed = false;       // the request body was read completely
-  unsigned status = 0;              // status sent downstream
+  bool keep_alive = true;         // the client allows keep-alive and we intend to keep it
+  bool response_started = false;  // bytes of a response were written: no local reply now
+  bool body_consumed = false;     // the request body was read completely
+  unsigned status = 0;            // status sent downstream
   std::uint64_t bytes_in = 0, bytes_out = 0;
-  std::string upstream;             // endpoint id that served the request
-  std::string error_code;           // stable code when the gateway produced the reply
+  std::string upstream;    // endpoint id that served the request
+  std::string error_code;  // stable code when the gateway produced the reply
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -60,6 +60,8 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::awaitable<void> reply_builtin(RequestContext& ctx, Downstream& down,
                                              std::string_view path);
   boost::asio::awaitable<bool> send_continue(Downstream& down);
+  boost::asio::awaitable<void> serve_local(LocalEndpoint& endpoint, RequestContext& ctx,
+                                           Downstream& down);
   void complete(RequestContext& ctx, Downstream& down);
 
   Worker& worker_;

@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
@@ -15,6 +16,7 @@
 #include "gatewayd/logging.hpp"
 #include "server/header_rules.hpp"
 #include "server/worker.hpp"
+#include "upstream/service_table.hpp"
 
 namespace gatewayd {
 
@@ -31,37 +33,20 @@ constexpr std::size_t kBodyChunk = 32 * 1024;
 constexpr auto kTunnelIdle = std::chrono::minutes(10);
 
 using ResponseParser = http::response_parser<http::buffer_body>;
+using upstream::AttemptOutcome;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-const InstanceConfig* pick_instance(const ServiceConfig& svc, Worker& worker,
-                                    const InstanceConfig* avoid) {
-  const auto& list = svc.instances;
-  if (list.empty()) return nullptr;
-  const auto start = worker.next_round_robin();
-  const InstanceConfig* fallback = nullptr;
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    const auto& inst = list[(start + i) % list.size()];
-    if (!inst.healthy) continue;
-    if (&inst == avoid) {
-      fallback = &inst;
-      continue;
-    }
-    return &inst;
-  }
-  return fallback;
-}
 
 bool expects_continue(const http::fields& f) {
   const auto it = f.find(http::field::expect);
   return it != f.end() && iequals(it->value(), "100-continue");
 }
 
-std::string host_header(const InstanceConfig& inst) {
-  const bool default_port = (inst.scheme == "http" && inst.port == 80) ||
-                            (inst.scheme == "https" && inst.port == 443);
-  std::string h = inst.host.find(':') != std::string::npos ? "[" + inst.host + "]" : inst.host;
-  if (!default_port) h += ":" + std::to_string(inst.port);
+std::string host_header(const upstream::Endpoint& ep) {
+  const bool default_port =
+      (ep.scheme() == "http" && ep.port() == 80) || (ep.scheme() == "https" && ep.port() == 443);
+  std::string h = ep.host().find(':') != std::string::npos ? "[" + ep.host() + "]" : ep.host();
+  if (!default_port) h += ":" + std::to_string(ep.port());
   return h;
 }
 
@@ -82,276 +67,491 @@ asio::awaitable<void> pipe(beast::tcp_stream& from, beast::tcp_stream& to) {
   to.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
 }
 
-}  // namespace
-
-asio::awaitable<std::optional<LocalReply>> forward_upstream(Worker& worker, RequestContext& ctx,
-                                                            Downstream& down) {
-  const auto& route = ctx.route();
-  const auto& settings = worker.settings();
-  const auto svc_it = ctx.config->services.find(route.service);
-  if (svc_it == ctx.config->services.end() || svc_it->second.instances.empty()) {
-    co_return LocalReply{ErrorCode::kUpstreamUnavailable, "service has no endpoints"};
+AttemptOutcome outcome_of(const error_code& ec) {
+  if (ec == beast::error::timeout) return AttemptOutcome::timeout();
+  if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec == asio::error::connection_refused ||
+      ec == asio::error::broken_pipe || ec == asio::error::host_unreachable ||
+      ec == asio::error::network_unreachable || ec == asio::error::host_not_found ||
+      ec == asio::error::connection_aborted) {
+    return AttemptOutcome::connect_error();
   }
-  const ServiceConfig& service = svc_it->second;
+  if (ec.category() == http::make_error_code(http::error::bad_version).category()) {
+    return AttemptOutcome::protocol_error();
+  }
+  return AttemptOutcome::connect_error();
+}
 
-  auto& req = down.parser.get();
-  const bool upgrade = is_upgrade_request(req);
-  const bool has_body = !down.parser.is_done();
-  const bool want_continue = has_body && expects_continue(req);
-  const bool is_head = ctx.method == "HEAD";
-  const bool client_http11 = req.version() >= 11;
+LocalReply reply_for_failure(const AttemptOutcome& outcome) {
+  switch (outcome.error) {
+    case upstream::AttemptError::kTimeout:
+      return {ErrorCode::kUpstreamTimeout, "upstream did not answer in time"};
+    case upstream::AttemptError::kProtocol:
+      return {ErrorCode::kBadGateway, "upstream sent an invalid response"};
+    default:
+      return {ErrorCode::kBadGateway, "upstream connection failed"};
+  }
+}
+
+// One proxied exchange: the request is prepared once, then tried on one or more endpoints
+// (retries, stale pooled connections), then the chosen response is relayed downstream.
+class ProxyExchange {
+ public:
+  ProxyExchange(Worker& worker, RequestContext& ctx, Downstream& down,
+                const upstream::ServiceEndpoints& service)
+      : worker_(worker),
+        ctx_(ctx),
+        down_(down),
+        service_(service),
+        route_(ctx.route()),
+        settings_(worker.settings()),
+        req_(down.parser.get()) {}
+
+  asio::awaitable<std::optional<LocalReply>> run();
+
+ private:
+  enum class BodyMode { kNone, kKept, kStreamed };
+
+  // The result of one attempt at one endpoint.
+  struct Attempt {
+    AttemptOutcome outcome;
+    std::optional<LocalReply> downstream_failure;  // the client side failed: stop here
+  };
+
+  void prepare_request();
+  asio::awaitable<std::optional<LocalReply>> send_continue_once();
+  asio::awaitable<std::optional<LocalReply>> read_client_chunk();
+  asio::awaitable<std::optional<LocalReply>> keep_body();
+  asio::awaitable<Attempt> try_endpoint(upstream::Endpoint& endpoint);
+  asio::awaitable<Attempt> exchange_head(upstream::Endpoint& endpoint, bool allow_reuse,
+                                         bool& stale);
+  asio::awaitable<error_code> send_request();
+  asio::awaitable<void> tunnel();
+  asio::awaitable<void> relay_response();
+  std::chrono::milliseconds try_timeout() const {
+    const auto t = route_.retry.per_try_timeout;
+    return t.count() > 0 && t < route_.timeout ? t : route_.timeout;
+  }
+  char* chunk() {
+    if (!chunk_) chunk_.reset(new char[kBodyChunk]);
+    return chunk_.get();
+  }
+
+  Worker& worker_;
+  RequestContext& ctx_;
+  Downstream& down_;
+  const upstream::ServiceEndpoints& service_;
+  const RouteConfig& route_;
+  const Settings& settings_;
+  http::request<http::buffer_body>& req_;
+
+  BodyMode body_mode_ = BodyMode::kNone;
+  std::string kept_body_;
+  std::unique_ptr<char[]> chunk_;
+  bool upgrade_ = false;
+  bool want_continue_ = false;
+  bool continue_sent_ = false;
+  bool request_sent_ = false;
+  std::optional<LocalReply> pending_client_failure_;
+  UpstreamConnectionPtr conn_;
+  std::optional<ResponseParser> rp_;
+};
+
+void ProxyExchange::prepare_request() {
+  auto& req = req_;
+  upgrade_ = is_upgrade_request(req);
+  const bool has_body = !down_.parser.is_done();
+  want_continue_ = has_body && expects_continue(req);
 
   // The upstream sees the normalised path the router matched (or the configured rewrite); an
   // untouched target is forwarded byte for byte, query string included.
-  if (route.strip_prefix || route.rewrite_path || ctx.target.changed) {
-    std::string target = upstream_path(route, ctx.match, ctx.target.path);
-    if (ctx.target.has_query) {
+  if (route_.strip_prefix || route_.rewrite_path || ctx_.target.changed) {
+    std::string target = upstream_path(route_, ctx_.match, ctx_.target.path);
+    if (ctx_.target.has_query) {
       target += '?';
-      target.append(ctx.target.query.data(), ctx.target.query.size());
+      target.append(ctx_.target.query.data(), ctx_.target.query.size());
     }
     req.target(target);
   }
   req.version(11);
-  strip_hop_by_hop(req, upgrade);
+  strip_hop_by_hop(req, upgrade_);
   strip_identity_headers(req);
   req.erase(http::field::expect);
-  set_forwarded_headers(req, {ctx.client_ip, ctx.peer_trusted, "http", ctx.request_id});
-  if (ctx.identity) {
-    req.set("X-User-Id", ctx.identity->subject);
-    req.set("X-Auth-Method", ctx.identity->auth_method);
+  set_forwarded_headers(req, {ctx_.client_ip, ctx_.peer_trusted, "http", ctx_.request_id});
+  if (ctx_.identity) {
+    req.set("X-User-Id", ctx_.identity->subject);
+    req.set("X-Auth-Method", ctx_.identity->auth_method);
   }
-  for (const auto& [name, value] : route.headers) req.set(name, value);
-  if (!route.forward_authorization) req.erase(http::field::authorization);
-  if (!ctx.traceparent.empty()) req.set("traceparent", ctx.traceparent);
-  if (has_body && !down.parser.content_length()) req.chunked(true);
+  for (const auto& [name, value] : route_.headers) req.set(name, value);
+  if (!route_.forward_authorization) req.erase(http::field::authorization);
+  if (!ctx_.traceparent.empty()) req.set("traceparent", ctx_.traceparent);
 
-  std::unique_ptr<char[]> chunk;
-  UpstreamConnectionPtr conn;
-  std::optional<ResponseParser> rp;
-  const InstanceConfig* previous = nullptr;
-  bool continue_sent = false;
-  bool request_sent = false;
-  const auto upstream_started = Clock::now();
+  if (!has_body) {
+    body_mode_ = BodyMode::kNone;
+    return;
+  }
+  // A body is kept in memory for replay only when a retry could use it: the route retries,
+  // the method may be retried, and the announced length fits the policy's limit.
+  const auto& retry = route_.retry;
+  const auto length = down_.parser.content_length();
+  const bool retryable_method = upstream::is_idempotent(ctx_.method) || retry.retry_non_idempotent;
+  if (retry.retry_count > 0 && retryable_method && length &&
+      upstream::body_fits_for_retry(retry, *length)) {
+    body_mode_ = BodyMode::kKept;
+  } else {
+    body_mode_ = BodyMode::kStreamed;
+    if (!length) req.chunked(true);
+  }
+}
 
-  // At most two attempts: the second covers a pooled connection the upstream closed while it
-  // sat idle (only when no body was streamed yet) and a refused connect on one endpoint.
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    const InstanceConfig* inst = pick_instance(service, worker, previous);
-    if (inst == nullptr) {
-      co_return LocalReply{ErrorCode::kUpstreamUnavailable, "no healthy upstream endpoint"};
+asio::awaitable<std::optional<LocalReply>> ProxyExchange::send_continue_once() {
+  if (!want_continue_ || continue_sent_) co_return std::nullopt;
+  // The gateway answers Expect itself once the request passed routing and the filters, so a
+  // rejected client never uploads its body.
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  down_.stream.expires_after(settings_.body_timeout);
+  auto [wec, n] = co_await asio::async_write(down_.stream, asio::buffer(kContinue), use_tuple);
+  if (wec) {
+    down_.keep_alive = false;
+    co_return LocalReply{ErrorCode::kBadRequest, "client went away"};
+  }
+  continue_sent_ = true;
+  co_return std::nullopt;
+}
+
+// Reads the next piece of the client's body into chunk(); req_.body() describes it.
+asio::awaitable<std::optional<LocalReply>> ProxyExchange::read_client_chunk() {
+  req_.body().data = chunk();
+  req_.body().size = kBodyChunk;
+  down_.stream.expires_after(settings_.body_timeout);
+  auto [rec, n] = co_await http::async_read(down_.stream, down_.buffer, down_.parser, use_tuple);
+  if (rec == http::error::need_buffer) rec = {};
+  if (rec) {
+    down_.keep_alive = false;
+    if (rec == http::error::body_limit) {
+      co_return LocalReply{ErrorCode::kPayloadTooLarge, "request body too large"};
     }
-    previous = inst;
-    down.upstream = inst->id;
-    req.set(http::field::host, host_header(*inst));
-
-    auto [cec, c] = co_await worker.pool().acquire(*inst, route.connect_timeout, attempt == 0);
-    if (cec) {
-      logging::error().warn("upstream connect to {} failed: {}", inst->id, cec.message());
-      if (attempt == 0 && service.instances.size() > 1) continue;
-      if (cec == beast::error::timeout) {
-        co_return LocalReply{ErrorCode::kUpstreamTimeout, "upstream connect timed out"};
-      }
-      co_return LocalReply{ErrorCode::kBadGateway, "upstream connection failed"};
-    }
-    conn = std::move(c);
-
-    if (want_continue && !continue_sent) {
-      // The gateway answers Expect itself once the request passed routing and the filters, so
-      // a rejected client never uploads its body.
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      down.stream.expires_after(settings.body_timeout);
-      auto [wec, n] = co_await asio::async_write(down.stream, asio::buffer(kContinue), use_tuple);
-      if (wec) {
-        down.keep_alive = false;
-        co_return std::nullopt;
-      }
-      continue_sent = true;
-    }
-
-    http::serializer<true, http::buffer_body> sr{req};
-    error_code send_ec;
-    if (!has_body) {
-      req.body().data = nullptr;
-      req.body().size = 0;
-      req.body().more = false;
-      conn->stream.expires_after(route.timeout);
-      auto [wec, n] = co_await http::async_write(conn->stream, sr, use_tuple);
-      send_ec = wec;
-    } else {
-      if (!chunk) chunk.reset(new char[kBodyChunk]);
-      do {
-        if (!down.parser.is_done()) {
-          req.body().data = chunk.get();
-          req.body().size = kBodyChunk;
-          down.stream.expires_after(settings.body_timeout);
-          auto [rec, n] = co_await http::async_read(down.stream, down.buffer, down.parser, use_tuple);
-          if (rec == http::error::need_buffer) rec = {};
-          if (rec) {
-            down.keep_alive = false;
-            if (rec == http::error::body_limit) {
-              co_return LocalReply{ErrorCode::kPayloadTooLarge, "request body too large"};
-            }
-            if (rec == beast::error::timeout) {
-              co_return LocalReply{ErrorCode::kRequestTimeout, "request body not received in time"};
-            }
-            co_return LocalReply{ErrorCode::kBadRequest, "request body could not be read"};
-          }
-          const std::size_t got = kBodyChunk - req.body().size;
-          down.bytes_in += got;
-          req.body().size = got;
-          req.body().data = chunk.get();
-          req.body().more = !down.parser.is_done();
-        } else {
-          req.body().data = nullptr;
-          req.body().size = 0;
-          req.body().more = false;
-        }
-        conn->stream.expires_after(route.timeout);
-        auto [wec, n] = co_await http::async_write(conn->stream, sr, use_tuple);
-        if (wec == http::error::need_buffer) wec = {};
-        if (wec) {
-          send_ec = wec;
-          break;
-        }
-      } while (!down.parser.is_done() || !sr.is_done());
-      down.body_consumed = down.parser.is_done();
-    }
-    request_sent = !send_ec && sr.is_done();
-
-    // Read the response head, skipping interim 1xx responses other than 101.
-    conn->stream.expires_after(route.timeout);
-    error_code rec;
-    for (;;) {
-      rp.emplace();
-      rp->body_limit(boost::none);
-      if (is_head) rp->skip(true);
-      std::tie(rec, std::ignore) = co_await http::async_read_header(conn->stream, conn->buffer, *rp, use_tuple);
-      if (rec) break;
-      const unsigned s = rp->get().result_int();
-      if (s >= 200 || s == 101) break;
-    }
-    if (!rec) break;  // a response head arrived (possibly an early one after a send failure)
-
-    const bool stale = conn->reused && !has_body && attempt == 0 &&
-                       (rec == http::error::end_of_stream || rec == asio::error::eof ||
-                        rec == asio::error::connection_reset || send_ec);
-    conn.reset();
-    if (stale) continue;
     if (rec == beast::error::timeout) {
-      co_return LocalReply{ErrorCode::kUpstreamTimeout, "upstream did not answer in time"};
+      co_return LocalReply{ErrorCode::kRequestTimeout, "request body not received in time"};
     }
-    co_return LocalReply{ErrorCode::kBadGateway, "upstream closed or sent an invalid response"};
+    co_return LocalReply{ErrorCode::kBadRequest, "request body could not be read"};
   }
-  if (!conn || !rp) co_return LocalReply{ErrorCode::kBadGateway, "upstream connection failed"};
+  const std::size_t got = kBodyChunk - req_.body().size;
+  down_.bytes_in += got;
+  req_.body().size = got;
+  req_.body().data = chunk();
+  req_.body().more = !down_.parser.is_done();
+  co_return std::nullopt;
+}
 
-  auto& res = rp->get();
-  const unsigned status = res.result_int();
+asio::awaitable<std::optional<LocalReply>> ProxyExchange::keep_body() {
+  if (auto failure = co_await send_continue_once()) co_return failure;
+  if (const auto length = down_.parser.content_length()) kept_body_.reserve(*length);
+  while (!down_.parser.is_done()) {
+    if (auto failure = co_await read_client_chunk()) co_return failure;
+    kept_body_.append(chunk(), req_.body().size);
+  }
+  down_.body_consumed = true;
+  co_return std::nullopt;
+}
 
-  if (upgrade && status == 101) {
-    strip_hop_by_hop(res, true);
-    res.set("X-Request-Id", ctx.request_id);
-    http::serializer<false, http::buffer_body> rs{res};
-    down.stream.expires_after(settings.body_timeout);
-    auto [wec, n] = co_await http::async_write_header(down.stream, rs, use_tuple);
-    down.status = status;
-    down.response_started = true;
-    down.keep_alive = false;
-    down.bytes_out += n;
-    if (wec) co_return std::nullopt;
-    if (conn->buffer.size() > 0) {
-      auto [e, w] = co_await asio::async_write(down.stream, conn->buffer.data(), use_tuple);
-      if (e) co_return std::nullopt;
-      conn->buffer.consume(conn->buffer.size());
+asio::awaitable<error_code> ProxyExchange::send_request() {
+  http::serializer<true, http::buffer_body> sr{req_};
+  auto& body = req_.body();
+  if (body_mode_ != BodyMode::kStreamed) {
+    body.data = kept_body_.empty() ? nullptr : kept_body_.data();
+    body.size = kept_body_.size();
+    body.more = false;
+    do {
+      conn_->stream.expires_after(try_timeout());
+      auto [wec, n] = co_await http::async_write(conn_->stream, sr, use_tuple);
+      if (wec == http::error::need_buffer) wec = {};
+      if (wec) co_return wec;
+    } while (!sr.is_done());
+    co_return error_code{};
+  }
+  do {
+    if (!down_.parser.is_done()) {
+      if (auto failure = co_await read_client_chunk()) {
+        pending_client_failure_ = std::move(failure);
+        co_return asio::error::operation_aborted;
+      }
+    } else {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
     }
-    if (down.buffer.size() > 0) {
-      auto [e, w] = co_await asio::async_write(conn->stream, down.buffer.data(), use_tuple);
-      if (e) co_return std::nullopt;
-      down.buffer.consume(down.buffer.size());
+    conn_->stream.expires_after(try_timeout());
+    auto [wec, n] = co_await http::async_write(conn_->stream, sr, use_tuple);
+    if (wec == http::error::need_buffer) wec = {};
+    if (wec) co_return wec;
+  } while (!down_.parser.is_done() || !sr.is_done());
+  down_.body_consumed = true;
+  co_return error_code{};
+}
+asio::awaitable<ProxyExchange::Attempt> ProxyExchange::exchange_head(upstream::Endpoint& endpoint,
+                                                                     bool allow_reuse,
+                                                                     bool& stale) {
+  stale = false;
+  auto [cec, c] = co_await worker_.pool().acquire(endpoint.id(), endpoint.host(), endpoint.port(),
+                                                  route_.connect_timeout, allow_reuse);
+  if (cec) {
+    logging::error().warn("upstream connect to {} ({}) failed: {}", endpoint.id(),
+                          endpoint.service(), cec.message());
+    co_return Attempt{
+        cec == beast::error::timeout ? AttemptOutcome::timeout() : AttemptOutcome::connect_error(),
+        std::nullopt};
+  }
+  conn_ = std::move(c);
+  req_.set(http::field::host, host_header(endpoint));
+  if (body_mode_ == BodyMode::kStreamed) {
+    if (auto failure = co_await send_continue_once()) co_return Attempt{{}, std::move(failure)};
+  }
+  const error_code send_ec = co_await send_request();
+  if (pending_client_failure_) {
+    conn_.reset();
+    co_return Attempt{{}, std::move(pending_client_failure_)};
+  }
+  request_sent_ = !send_ec;
+
+  // Read the response head, skipping interim 1xx responses other than 101. A send failure
+  // still reads: the upstream may have answered early (413, 401) and closed its side.
+  conn_->stream.expires_after(try_timeout());
+  error_code rec;
+  for (;;) {
+    rp_.emplace();
+    rp_->body_limit(boost::none);
+    if (ctx_.method == "HEAD") rp_->skip(true);
+    std::tie(rec, std::ignore) =
+        co_await http::async_read_header(conn_->stream, conn_->buffer, *rp_, use_tuple);
+    if (rec) break;
+    const unsigned status = rp_->get().result_int();
+    if (status >= 200 || status == 101) break;
+  }
+  if (!rec) co_return Attempt{AttemptOutcome::response(rp_->get().result_int()), std::nullopt};
+
+  // A pooled connection the upstream closed while it sat idle is not the endpoint's fault:
+  // the caller tries once more on a fresh connection when the body can be sent again.
+  stale = conn_->reused && body_mode_ != BodyMode::kStreamed &&
+          (rec == http::error::end_of_stream || rec == asio::error::eof ||
+           rec == asio::error::connection_reset || send_ec);
+  conn_.reset();
+  rp_.reset();
+  co_return Attempt{outcome_of(rec), std::nullopt};
+}
+
+asio::awaitable<ProxyExchange::Attempt> ProxyExchange::try_endpoint(upstream::Endpoint& endpoint) {
+  bool stale = false;
+  Attempt attempt = co_await exchange_head(endpoint, true, stale);
+  if (stale) attempt = co_await exchange_head(endpoint, false, stale);
+  co_return attempt;
+}
+
+asio::awaitable<std::optional<LocalReply>> ProxyExchange::run() {
+  prepare_request();
+  auto& breaker = service_.breaker();
+  const upstream::CircuitPermit service_permit = breaker.allow();
+  if (!service_permit) {
+    // Open service: answer at once without touching the upstream.
+    LocalReply reply{ErrorCode::kCircuitOpen, "circuit open for service " + service_.name()};
+    reply.headers.emplace_back("Retry-After", std::to_string(service_permit.retry_after_seconds()));
+    co_return reply;
+  }
+  service_.record_request();
+  if (body_mode_ == BodyMode::kKept) {
+    if (auto failure = co_await keep_body()) {
+      breaker.on_cancel(service_permit);
+      co_return failure;
     }
-    co_await (pipe(down.stream, conn->stream) && pipe(conn->stream, down.stream));
+  }
+
+  const auto upstream_started = Clock::now();
+  upstream::ExcludeSet tried;
+  std::optional<upstream::ActiveRequest> active;
+  AttemptOutcome final_outcome = AttemptOutcome::connect_error();
+  for (unsigned attempts = 1;; ++attempts) {
+    const upstream::Selection selection = service_.select(tried);
+    if (!selection) {
+      if (attempts == 1) {
+        breaker.on_cancel(service_permit);
+        co_return LocalReply{ErrorCode::kUpstreamUnavailable,
+                             "no healthy endpoint for service " + service_.name()};
+      }
+      break;  // answer with the last attempt's outcome
+    }
+    tried.add(selection.endpoint);
+    down_.upstream = selection.endpoint->id();
+    active.reset();
+    active.emplace(*selection.endpoint);
+
+    Attempt attempt = co_await try_endpoint(*selection.endpoint);
+    if (attempt.downstream_failure) {
+      service_.release(selection);
+      breaker.on_cancel(service_permit);
+      co_return std::move(attempt.downstream_failure);
+    }
+    service_.report(selection, attempt.outcome);
+    final_outcome = attempt.outcome;
+
+    const upstream::RetryContext retry_ctx{
+        ctx_.method,  body_mode_ != BodyMode::kStreamed, false, attempts, service_.clock().now(),
+        ctx_.deadline};
+    const upstream::RetryVerdict verdict =
+        service_.should_retry(route_.retry, attempt.outcome, retry_ctx);
+    // A retry needs somewhere to go: with every endpoint out of rotation (breakers open,
+    // ejected), the answer in hand is relayed rather than thrown away.
+    if (!verdict || !service_.has_available_endpoint()) break;
+    logging::error().info("retrying {} {} after {} from {} ({} ms backoff)", ctx_.method,
+                          ctx_.target.path,
+                          attempt.outcome.error == upstream::AttemptError::kNone
+                              ? std::to_string(attempt.outcome.status)
+                              : std::string(upstream::retry_reason_name(verdict.reason)),
+                          selection.endpoint->id(), verdict.backoff.count());
+    conn_.reset();
+    rp_.reset();
+    if (verdict.backoff.count() > 0) {
+      asio::steady_timer wait(worker_.io(), verdict.backoff);
+      co_await wait.async_wait(use_tuple);
+    }
+  }
+  breaker.record(service_permit, final_outcome);
+
+  if (final_outcome.error != upstream::AttemptError::kNone) {
+    co_return reply_for_failure(final_outcome);
+  }
+  if (!conn_ || !rp_) {
+    co_return LocalReply{ErrorCode::kUpstreamUnavailable,
+                         "no healthy endpoint left for service " + service_.name()};
+  }
+  if (upgrade_ && rp_->get().result_int() == 101) {
+    co_await tunnel();
     co_return std::nullopt;
   }
+  co_await relay_response();
+  worker_.metrics().record_upstream(
+      route_.service, std::chrono::duration<double>(Clock::now() - upstream_started).count());
+  co_return std::nullopt;
+}
 
+asio::awaitable<void> ProxyExchange::tunnel() {
+  auto& res = rp_->get();
+  strip_hop_by_hop(res, true);
+  res.set("X-Request-Id", ctx_.request_id);
+  http::serializer<false, http::buffer_body> rs{res};
+  down_.stream.expires_after(settings_.body_timeout);
+  auto [wec, n] = co_await http::async_write_header(down_.stream, rs, use_tuple);
+  down_.status = res.result_int();
+  down_.response_started = true;
+  down_.keep_alive = false;
+  down_.bytes_out += n;
+  if (wec) co_return;
+  if (conn_->buffer.size() > 0) {
+    auto [e, w] = co_await asio::async_write(down_.stream, conn_->buffer.data(), use_tuple);
+    if (e) co_return;
+    conn_->buffer.consume(conn_->buffer.size());
+  }
+  if (down_.buffer.size() > 0) {
+    auto [e, w] = co_await asio::async_write(conn_->stream, down_.buffer.data(), use_tuple);
+    if (e) co_return;
+    down_.buffer.consume(down_.buffer.size());
+  }
+  co_await (pipe(down_.stream, conn_->stream) && pipe(conn_->stream, down_.stream));
+}
+
+asio::awaitable<void> ProxyExchange::relay_response() {
+  auto& res = rp_->get();
+  const unsigned status = res.result_int();
+  const bool is_head = ctx_.method == "HEAD";
   const bool no_body = is_head || status == 204 || status == 304 || status < 200;
   const bool upstream_chunked = res.chunked();
-  const bool has_length = rp->content_length().has_value();
-  const bool upstream_keep_alive = rp->keep_alive();
+  const bool has_length = rp_->content_length().has_value();
+  const bool upstream_keep_alive = rp_->keep_alive();
   strip_hop_by_hop(res, false);
   res.version(11);
-  res.set("X-Request-Id", ctx.request_id);
-  for (const auto& [name, value] : ctx.response_headers) res.insert(name, value);
-  for (auto it = worker.filters().rbegin(); it != worker.filters().rend(); ++it) {
-    (*it)->on_response(ctx, res);
+  res.set("X-Request-Id", ctx_.request_id);
+  for (const auto& [name, value] : ctx_.response_headers) res.insert(name, value);
+  for (auto it = worker_.filters().rbegin(); it != worker_.filters().rend(); ++it) {
+    (*it)->on_response(ctx_, res);
   }
   if (no_body) {
     if (is_head && upstream_chunked) res.chunked(true);
   } else if (!has_length) {
     // Close-delimited or chunked upstream bodies are re-framed: chunked for HTTP/1.1 clients,
     // close-delimited for HTTP/1.0 ones.
-    if (client_http11) {
+    if (down_.parser.get().version() >= 11) {
       res.chunked(true);
     } else {
-      down.keep_alive = false;
+      down_.keep_alive = false;
     }
   }
-  res.keep_alive(down.keep_alive);
-  down.status = status;
-  down.response_started = true;
+  res.keep_alive(down_.keep_alive);
+  down_.status = status;
+  down_.response_started = true;
 
   http::serializer<false, http::buffer_body> rs{res};
   if (no_body) {
     res.body().data = nullptr;
     res.body().size = 0;
     res.body().more = false;
-    down.stream.expires_after(settings.body_timeout);
-    auto [wec, n] = co_await http::async_write_header(down.stream, rs, use_tuple);
-    down.bytes_out += n;
-    if (wec) down.keep_alive = false;
+    down_.stream.expires_after(settings_.body_timeout);
+    auto [wec, n] = co_await http::async_write_header(down_.stream, rs, use_tuple);
+    down_.bytes_out += n;
+    if (wec) down_.keep_alive = false;
   } else {
-    if (!chunk) chunk.reset(new char[kBodyChunk]);
     do {
-      if (!rp->is_done()) {
-        res.body().data = chunk.get();
+      if (!rp_->is_done()) {
+        res.body().data = chunk();
         res.body().size = kBodyChunk;
-        conn->stream.expires_after(route.timeout);
-        auto [rec, n] = co_await http::async_read(conn->stream, conn->buffer, *rp, use_tuple);
+        conn_->stream.expires_after(route_.timeout);
+        auto [rec, n] = co_await http::async_read(conn_->stream, conn_->buffer, *rp_, use_tuple);
         if (rec == http::error::need_buffer) rec = {};
         if (rec) {
           // The response is already under way: the only honest signal left is to close.
-          logging::error().warn("upstream {} failed mid-response: {}", down.upstream,
+          logging::error().warn("upstream {} failed mid-response: {}", down_.upstream,
                                 rec.message());
-          down.keep_alive = false;
-          down.error_code = "BAD_GATEWAY";
-          conn.reset();
-          co_return std::nullopt;
+          down_.keep_alive = false;
+          down_.error_code = "BAD_GATEWAY";
+          conn_.reset();
+          co_return;
         }
         res.body().size = kBodyChunk - res.body().size;
-        res.body().data = chunk.get();
-        res.body().more = !rp->is_done();
+        res.body().data = chunk();
+        res.body().more = !rp_->is_done();
       } else {
         res.body().data = nullptr;
         res.body().size = 0;
         res.body().more = false;
       }
-      down.stream.expires_after(settings.body_timeout);
-      auto [wec, n] = co_await http::async_write(down.stream, rs, use_tuple);
-      down.bytes_out += n;
+      down_.stream.expires_after(settings_.body_timeout);
+      auto [wec, n] = co_await http::async_write(down_.stream, rs, use_tuple);
+      down_.bytes_out += n;
       if (wec == http::error::need_buffer) wec = {};
       if (wec) {
-        down.keep_alive = false;
-        conn.reset();
-        co_return std::nullopt;
+        down_.keep_alive = false;
+        conn_.reset();
+        co_return;
       }
-    } while (!rp->is_done() || !rs.is_done());
+    } while (!rp_->is_done() || !rs.is_done());
   }
-
-  worker.metrics().record_upstream(route.service,
-                                   std::chrono::duration<double>(Clock::now() - upstream_started).count());
   // Reuse only a connection whose exchange completed in both directions.
-  if (request_sent && rp->is_done() && upstream_keep_alive) {
-    worker.pool().release(std::move(conn));
+  if (request_sent_ && rp_->is_done() && upstream_keep_alive) {
+    worker_.pool().release(std::move(conn_));
   }
-  co_return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<std::optional<LocalReply>> forward_upstream(Worker& worker, RequestContext& ctx,
+                                                            Downstream& down) {
+  // The snapshot stays alive for the whole exchange even if a reload replaces it meanwhile.
+  const std::shared_ptr<const upstream::ServiceTable> services = worker.services();
+  const upstream::ServiceEndpoints* service =
+      services ? services->find(ctx.route().service) : nullptr;
+  if (service == nullptr || service->endpoints().empty()) {
+    co_return LocalReply{ErrorCode::kUpstreamUnavailable, "service has no endpoints"};
+  }
+  ProxyExchange exchange(worker, ctx, down, *service);
+  co_return co_await exchange.run();
 }
 
 }  // namespace gatewayd

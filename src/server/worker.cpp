@@ -10,6 +10,7 @@
 
 #include "gatewayd/logging.hpp"
 #include "server/session.hpp"
+#include "upstream/service_table.hpp"
 
 namespace gatewayd {
 
@@ -21,11 +22,12 @@ namespace {
 constexpr auto kSweepInterval = std::chrono::seconds(5);
 }
 
-Worker::Worker(unsigned index, ServerState& state, std::shared_ptr<const Config> config)
+Worker::Worker(unsigned index, ServerState& state, Snapshot snapshot)
     : index_(index),
       state_(state),
       io_(1),
-      config_(std::move(config)),
+      config_(std::move(snapshot.config)),
+      services_(std::move(snapshot.services)),
       pool_(io_, state.settings.upstream_max_idle, state.settings.upstream_idle_timeout),
       sweep_timer_(io_) {
   for (const auto& text : state.settings.trusted_proxies) {
@@ -113,13 +115,16 @@ void Worker::schedule_sweep() {
   });
 }
 
-void Worker::publish(std::shared_ptr<const Config> config) {
-  asio::post(io_, [this, config = std::move(config)]() mutable {
-    config_ = std::move(config);
-    // Keep pooled connections only for endpoints the new config still routes to.
+void Worker::publish(Snapshot snapshot) {
+  asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable {
+    config_ = std::move(snapshot.config);
+    services_ = std::move(snapshot.services);
+    // Keep pooled connections only for endpoints the new snapshot still routes to.
     std::vector<std::string> keep;
-    for (const auto& [name, service] : config_->services) {
-      for (const auto& inst : service.instances) keep.push_back(inst.id);
+    if (services_) {
+      for (const auto& service : services_->all()) {
+        for (const auto& endpoint : service->endpoints()) keep.push_back(endpoint->id());
+      }
     }
     pool_.retain_only(keep);
   });

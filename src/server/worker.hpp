@@ -21,10 +21,21 @@
 namespace gatewayd {
 
 class Session;
+namespace upstream {
+class ServiceTable;
+}
+
+// What a worker serves from: the routes and settings of one config plus the endpoint state of
+// its services. Published together so that a request never sees routes of one config with the
+// services of another.
+struct Snapshot {
+  std::shared_ptr<const Config> config;
+  std::shared_ptr<const upstream::ServiceTable> services;
+};
 
 class Worker {
  public:
-  Worker(unsigned index, ServerState& state, std::shared_ptr<const Config> config);
+  Worker(unsigned index, ServerState& state, Snapshot snapshot);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -36,7 +47,7 @@ class Worker {
   void join();
 
   // Called from any thread: the worker swaps its snapshot on its own loop.
-  void publish(std::shared_ptr<const Config> config);
+  void publish(Snapshot snapshot);
   // Called from any thread: stop accepting, close idle connections, finish in-flight ones.
   void begin_drain();
   // Called from any thread: close everything now.
@@ -47,10 +58,21 @@ class Worker {
   ServerState& state() noexcept { return state_; }
   const Settings& settings() const noexcept { return state_.settings; }
   const std::shared_ptr<const Config>& config() const noexcept { return config_; }
+  const std::shared_ptr<const upstream::ServiceTable>& services() const noexcept {
+    return services_;
+  }
+  void add_local_endpoint(std::shared_ptr<LocalEndpoint> endpoint) {
+    local_endpoints_.push_back(std::move(endpoint));
+  }
+  LocalEndpoint* local_endpoint_for(std::string_view path) const noexcept {
+    for (const auto& e : local_endpoints_) {
+      if (e->owns(path)) return e.get();
+    }
+    return nullptr;
+  }
   ConnectionPool& pool() noexcept { return pool_; }
   RequestMetrics& metrics() noexcept { return metrics_; }
   const std::vector<std::unique_ptr<Filter>>& filters() const noexcept { return filters_; }
-  std::uint64_t next_round_robin() noexcept { return rr_++; }
   std::uint16_t bound_port() const noexcept { return bound_port_; }
   const std::vector<Cidr>& trusted_proxies() const noexcept { return trusted_proxies_; }
 
@@ -69,12 +91,13 @@ class Worker {
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   std::uint16_t bound_port_ = 0;
   std::shared_ptr<const Config> config_;
+  std::shared_ptr<const upstream::ServiceTable> services_;
   ConnectionPool pool_;
   RequestMetrics metrics_;
   std::vector<std::unique_ptr<Filter>> filters_;
+  std::vector<std::shared_ptr<LocalEndpoint>> local_endpoints_;
   std::unordered_set<Session*> sessions_;
   boost::asio::steady_timer sweep_timer_;
-  std::uint64_t rr_ = 0;
   std::vector<Cidr> trusted_proxies_;
   std::thread thread_;
 };

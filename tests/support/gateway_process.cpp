@@ -31,7 +31,9 @@ DemoUpstream::DemoUpstream(std::string name, std::uint16_t port)
   start();
 }
 
-DemoUpstream::~DemoUpstream() { stop(); }
+DemoUpstream::~DemoUpstream() {
+  stop();
+}
 
 void DemoUpstream::start() {
   ProcessOptions o;
@@ -48,7 +50,10 @@ void DemoUpstream::stop() {
 }
 
 GatewayProcess::GatewayProcess(GatewayOptions options)
-    : options_(std::move(options)), dir_("gatewayd-it"), port_(free_port()), admin_port_(free_port()) {
+    : options_(std::move(options)),
+      dir_("gatewayd-it"),
+      port_(free_port()),
+      admin_port_(free_port()) {
   std::filesystem::create_directories(dir_ / "config");
   write_routes(options_.routes_yaml);
   write_services(options_.services_yaml);
@@ -69,7 +74,9 @@ void GatewayProcess::write_atomically(const std::string& name, const std::string
   std::filesystem::rename(tmp, final_path);
 }
 
-void GatewayProcess::write_routes(const std::string& yaml) { write_atomically("routes.yaml", yaml); }
+void GatewayProcess::write_routes(const std::string& yaml) {
+  write_atomically("routes.yaml", yaml);
+}
 void GatewayProcess::write_services(const std::string& yaml) {
   write_atomically("services.yaml", yaml);
 }
@@ -91,6 +98,8 @@ void GatewayProcess::start() {
       {"DATA_DIRECTORY", (dir_ / "data").string()},
       {"LOG_LEVEL", "info"},
       {"MYSQL_ENABLED", "false"},
+      // Tests of other stages send many requests from one address: limiting is opted into.
+      {"RATE_LIMIT_ENABLED", "false"},
       {"SHUTDOWN_GRACE_SECONDS", "10"},
   };
   for (const auto& [k, v] : options_.env) env[k] = v;
@@ -108,7 +117,9 @@ void GatewayProcess::start() {
   throw std::runtime_error("gatewayd did not become healthy: " + output());
 }
 
-ExitStatus GatewayProcess::stop(std::chrono::milliseconds grace) { return process_.terminate(grace); }
+ExitStatus GatewayProcess::stop(std::chrono::milliseconds grace) {
+  return process_.terminate(grace);
+}
 
 std::string GatewayProcess::output() const {
   return dir_.read_file("stdout.log") + dir_.read_file("stderr.log");
