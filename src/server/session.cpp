@@ -316,6 +316,9 @@ asio::awaitable<bool> Session::handle_request() {
   parser_->body_limit(body_limit);
   ctx.deadline = ctx.started + route.timeout;
 
+  // Identity headers only ever come from the auth stage: a client's copies go before any
+  // filter runs, on public routes too.
+  strip_identity_headers(req);
   for (const auto& filter : worker_.filters()) {
     Verdict verdict = co_await filter->on_request(ctx);
     if (auto* reply = std::get_if<LocalReply>(&verdict)) co_return co_await finish(*reply);

@@ -175,13 +175,8 @@ void ProxyExchange::prepare_request() {
   }
   req.version(11);
   strip_hop_by_hop(req, upgrade_);
-  strip_identity_headers(req);
   req.erase(http::field::expect);
   set_forwarded_headers(req, {ctx_.client_ip, ctx_.peer_trusted, "http", ctx_.request_id});
-  if (ctx_.identity) {
-    req.set("X-User-Id", ctx_.identity->subject);
-    req.set("X-Auth-Method", ctx_.identity->auth_method);
-  }
   for (const auto& [name, value] : route_.headers) req.set(name, value);
   if (!route_.forward_authorization) req.erase(http::field::authorization);
   if (!ctx_.traceparent.empty()) req.set("traceparent", ctx_.traceparent);
