@@ -151,6 +151,19 @@ class LoadClient {
   std::thread thread_;
 };
 
+// Sends `n` proxied GETs on one connection and appends the ids the gateway answered with.
+void send_requests(const GatewayProcess& gateway, int n, const std::string& prefix,
+                   std::vector<std::string>& ids) {
+  HttpConnection conn(gateway.port());
+  for (int i = 0; i < n; ++i) {
+    HttpRequestSpec spec;
+    spec.target = "/demo/" + prefix + "/" + std::to_string(i);
+    const HttpResponse res = conn.request(spec);
+    ASSERT_EQ(res.status, 200u) << res.error;
+    ids.push_back(res.header("X-Request-Id"));
+  }
+}
+
 // One mariadbd for the suite (its start-up is the slow part); every test gets its own database,
 // created by `gatewayd --init-db`.
 class PersistenceTest : public ::testing::Test {
@@ -218,14 +231,12 @@ class PersistenceTest : public ::testing::Test {
 
   std::string sql(const std::string& statements) const { return db_->sql(statements, database_); }
 
-  long row_count() const {
-    return std::stol("0" + sql("SELECT COUNT(*) FROM gateway_logs"));
-  }
+  long row_count() const { return std::stol("0" + sql("SELECT COUNT(*) FROM gateway_logs")); }
 
   std::vector<LogRow> log_rows() const {
-    const std::string out = sql(
-        "SELECT request_id, method, path, route, target_service, status_code FROM gateway_logs "
-        "ORDER BY id");
+    const std::string out =
+        sql("SELECT request_id, method, path, route, target_service, status_code FROM gateway_logs "
+            "ORDER BY id");
     std::vector<LogRow> rows;
     std::istringstream in(out);
     std::string line;
@@ -278,8 +289,8 @@ class PersistenceTest : public ::testing::Test {
   // grows, and never past the number of requests unless something is duplicated).
   void await_rows(std::size_t n, const GatewayProcess& gateway) const {
     long last = -1;
-    const bool done = eventually([&] { return (last = row_count()) >= static_cast<long>(n); },
-                                 120s, 200ms);
+    const bool done =
+        eventually([&] { return (last = row_count()) >= static_cast<long>(n); }, 120s, 200ms);
     ASSERT_TRUE(done) << last << " of " << n << " rows; gateway output:\n"
                       << gateway.output() << "\nspool metrics: spooled="
                       << gateway_metric(gateway, "gatewayd_persistence_records_spooled_total")
@@ -478,24 +489,14 @@ TEST_F(PersistenceTest, SpoolOfAKilledGatewayIsReplayedByTheNextRun) {
   GatewayProcess gateway{gateway_options(upstream)};
 
   std::vector<std::string> ids;
-  auto send = [&](int n, const std::string& prefix) {
-    HttpConnection conn(gateway.port());
-    for (int i = 0; i < n; ++i) {
-      HttpRequestSpec spec;
-      spec.target = "/demo/" + prefix + "/" + std::to_string(i);
-      const HttpResponse res = conn.request(spec);
-      ASSERT_EQ(res.status, 200u) << res.error;
-      ids.push_back(res.header("X-Request-Id"));
-    }
-  };
 
   constexpr int kBefore = 50, kDuring = 400;
-  send(kBefore, "before");
+  send_requests(gateway, kBefore, "before", ids);
   if (HasFatalFailure()) return;
   await_rows(kBefore, gateway);
 
   db_->stop();
-  send(kDuring, "during");
+  send_requests(gateway, kDuring, "during", ids);
   if (HasFatalFailure()) return;
   // Every record of the outage is in the spool (each spool append is synced) before the kill;
   // records still in the in-memory queue would die with the process by design.
@@ -520,6 +521,82 @@ TEST_F(PersistenceTest, SpoolOfAKilledGatewayIsReplayedByTheNextRun) {
   const ExitStatus exit = gateway.stop();
   EXPECT_TRUE(exit.success()) << exit.describe();
   expect_exactly_one_row_per_request(ids);
+}
+
+// The spool outlives more than one run: a gateway killed while the database is down and restarted
+// while it is still down recovers the spool, appends its own records behind the old ones, and
+// replays both once the database is back.
+TEST_F(PersistenceTest, SpoolGrowsAcrossRestartsWhileTheDatabaseStaysDown) {
+  create_schema();
+  // As above: make a double write visible instead of absorbed by the unique key.
+  sql("ALTER TABLE gateway_logs DROP INDEX uk_gateway_logs_request_id");
+  DemoUpstream upstream{"demo"};
+  db_->stop();
+  GatewayProcess gateway{gateway_options(upstream)};
+  EXPECT_EQ(readiness(gateway).status, "degraded");
+
+  std::vector<std::string> ids;
+  constexpr int kPerRun = 150;
+  for (int run = 0; run < 2; ++run) {
+    if (run > 0) gateway.start();
+    send_requests(gateway, kPerRun, "run" + std::to_string(run), ids);
+    if (HasFatalFailure()) return;
+    // The spooled counter restarts with the process: this run's records are all on disk.
+    ASSERT_TRUE(eventually(
+        [&] {
+          return gateway_metric(gateway, "gatewayd_persistence_records_spooled_total") >= kPerRun;
+        },
+        30s))
+        << gateway.output();
+    gateway.process().kill();
+  }
+
+  gateway.start();
+  db_->start();
+  await_rows(ids.size(), gateway);
+  EXPECT_TRUE(eventually(
+      [&] { return gateway_metric(gateway, "gatewayd_persistence_spool_bytes") == 0; }, 30s));
+  const ExitStatus exit = gateway.stop();
+  EXPECT_TRUE(exit.success()) << exit.describe();
+  expect_exactly_one_row_per_request(ids);
+}
+
+// A database crash (SIGKILL, InnoDB recovery on the way back) rather than a clean shutdown: a
+// batch may be cut off mid-transaction. The unique key stays: a commit whose acknowledgement was
+// lost is written again by design and must not show as a second row.
+TEST_F(PersistenceTest, DatabaseCrashUnderLoadLosesAndDuplicatesNothing) {
+  create_schema();
+  DemoUpstream upstream{"demo"};
+  GatewayProcess gateway{gateway_options(upstream)};
+  LoadClient load(gateway.port());
+  ASSERT_TRUE(eventually([&] { return row_count() > 0; }, 30s)) << gateway.output();
+
+  db_->kill();
+  ASSERT_TRUE(eventually([&] { return readiness(gateway).status == "degraded"; }, 30s))
+      << gateway.output();
+  const double spooled_before =
+      gateway_metric(gateway, "gatewayd_persistence_records_spooled_total");
+  // Some requests arrive while the database is gone, beyond the batch that noticed it.
+  ASSERT_TRUE(eventually(
+      [&] {
+        return gateway_metric(gateway, "gatewayd_persistence_records_spooled_total") >
+               spooled_before + 100;
+      },
+      30s));
+  db_->start();
+  ASSERT_TRUE(eventually([&] { return readiness(gateway).status == "ready"; }, 90s))
+      << gateway.output();
+  load.stop();
+
+  const auto ids = load.ids();
+  const auto failures = load.failures();
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
+  await_rows(ids.size(), gateway);
+  EXPECT_TRUE(eventually(
+      [&] { return gateway_metric(gateway, "gatewayd_persistence_spool_bytes") == 0; }, 30s));
+  expect_exactly_one_row_per_request(ids);
+  const ExitStatus exit = gateway.stop();
+  EXPECT_TRUE(exit.success()) << exit.describe();
 }
 
 TEST_F(PersistenceTest, InitDbIsIdempotent) {
