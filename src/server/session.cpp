@@ -157,7 +157,26 @@ asio::awaitable<void> Session::run() {
   }
   error_code ec;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (!ec && stream_.socket().is_open()) co_await linger();
   stream_.socket().close(ec);
+}
+
+asio::awaitable<void> Session::linger() {
+  // Closing a socket with unread input makes the kernel send a reset, which can destroy the
+  // response still in flight (a 413 while the client is uploading). Like NGINX's lingering
+  // close, read and discard what the client still sends, bounded in time and bytes, so it
+  // sees our answer and then the end of the stream.
+  constexpr auto kLingerTime = std::chrono::seconds(2);
+  constexpr std::size_t kLingerBytes = 8 * 1024 * 1024;
+  char scratch[16 * 1024];
+  std::size_t discarded = 0;
+  stream_.expires_after(kLingerTime);
+  while (discarded < kLingerBytes && stream_.socket().is_open()) {
+    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(scratch),
+                                                    asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    discarded += n;
+  }
 }
 
 asio::awaitable<Session::HeadStatus> Session::read_head(bool first) {

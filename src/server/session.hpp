@@ -52,6 +52,7 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class HeadStatus { kOk, kClosed, kTimeout, kTooLarge, kUriTooLong, kBadRequest };
 
   boost::asio::awaitable<void> run();
+  boost::asio::awaitable<void> linger();
   boost::asio::awaitable<HeadStatus> read_head(bool first);
   // Handles one request; returns whether the connection may serve another.
   boost::asio::awaitable<bool> handle_request();
