@@ -38,7 +38,11 @@ struct RequestContext {
   std::string request_id;
   bool request_id_from_client = false;  // kept from a valid client X-Request-Id
   std::string traceparent;              // outgoing W3C traceparent (empty when tracing is off)
+  std::string tracestate;               // passed through with it
   std::string trace_id;
+  std::string span_id;         // the gateway's server span
+  std::string parent_span_id;  // the caller's span, empty for a trace started here
+  bool trace_sampled = false;
   std::string client_ip;
   bool peer_trusted = false;
   std::optional<Identity> identity;

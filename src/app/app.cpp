@@ -26,6 +26,7 @@
 #include "filters/rate_limit/rule_table.hpp"
 #include "gatewayd/logging.hpp"
 #include "gatewayd/metrics.hpp"
+#include "observability/span_exporter.hpp"
 #include "persistence/persistence_service.hpp"
 #include "persistence/persistence_settings.hpp"
 #include "upstream/circuit_observer.hpp"
@@ -213,6 +214,20 @@ void App::start_auth() {
     w->add_local_endpoint(auth_->make_token_endpoints(w->io().get_executor()));
   }
   auth_->start();
+}
+
+void App::start_tracing() {
+  if (!settings_.get_bool("TRACING_ENABLED")) return;
+  tracing::ExporterOptions options;
+  options.endpoint = settings_.get("OTEL_EXPORTER_OTLP_ENDPOINT");
+  options.resource.service_name = settings_.get("OTEL_SERVICE_NAME");
+  options.resource.service_instance_id = settings_.get("CLUSTER_NODE_ID");
+  options.resource.attributes.push_back({"deployment.environment", settings_.environment});
+  spans_ = std::make_unique<tracing::SpanExporter>(std::move(options));
+  state_.sampler = tracing::Sampler(settings_.get_double("TRACING_SAMPLE_RATIO"));
+  state_.spans = spans_.get();
+  logging::app().info("tracing: OTLP/HTTP to {} (root sample ratio {})",
+                      settings_.get("OTEL_EXPORTER_OTLP_ENDPOINT"), state_.sampler.ratio());
 }
 
 void App::refresh_database_state() {
@@ -451,6 +466,7 @@ void App::stop_components() {
   if (auth_) auth_->stop();
   if (discovery_) discovery_->stop();  // deregisters the gateway
   if (health_) health_->stop();
+  if (spans_) spans_->shutdown();
   if (persistence_) persistence_->stop(kRecordsStopDeadline);
 }
 
@@ -484,6 +500,7 @@ int App::run() {
   });
 
   start_records();
+  start_tracing();
   {
     std::lock_guard serial(publish_mutex_);
     config_ = merge_with_api_routes(*file_config_, false);

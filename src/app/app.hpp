@@ -46,6 +46,9 @@ class RateLimiter;
 namespace auth {
 class AuthRuntime;
 }
+namespace tracing {
+class SpanExporter;
+}
 
 class App {
  public:
@@ -69,6 +72,7 @@ class App {
   void start_records();
   void start_discovery();
   void start_auth();
+  void start_tracing();
   void start_rate_limiting();
   void start_database_refresh();
   void refresh_database_state();
@@ -106,6 +110,7 @@ class App {
   std::unique_ptr<discovery::DiscoveryRegistry> discovery_registry_;
   std::unique_ptr<discovery::DiscoveryService> discovery_;
   std::unique_ptr<auth::AuthRuntime> auth_;
+  std::unique_ptr<tracing::SpanExporter> spans_;
   std::shared_ptr<ratelimit::RateLimitService> rate_limit_;
   std::vector<std::shared_ptr<ratelimit::RateLimiter>> limiters_;
 

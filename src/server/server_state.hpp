@@ -9,10 +9,14 @@
 #include <vector>
 
 #include "gatewayd/settings.hpp"
+#include "observability/trace_context.hpp"
 
 namespace gatewayd {
 
 class RecordSink;
+namespace tracing {
+class SpanExporter;
+}
 
 // A component that /ready reports on (database, Redis, discovery, ...).
 struct ReadinessCheck {
@@ -32,6 +36,9 @@ struct ServerState {
   std::atomic<bool> draining{false};
   std::atomic<std::int64_t> connections{0};
   RecordSink* records = nullptr;  // never null once the app runs
+  // Set when TRACING_ENABLED: sampled requests' server spans go to the OTLP exporter.
+  tracing::SpanExporter* spans = nullptr;
+  tracing::Sampler sampler{1.0};
 
   // Registered before the workers start; read-only afterwards.
   std::vector<ReadinessCheck> readiness;

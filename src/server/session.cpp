@@ -15,6 +15,8 @@
 #include "gatewayd/records.hpp"
 #include "gatewayd/router.hpp"
 #include "observability/request_id.hpp"
+#include "observability/span.hpp"
+#include "observability/span_exporter.hpp"
 #include "server/builtin_handlers.hpp"
 #include "server/header_rules.hpp"
 #include "server/upstream_proxy.hpp"
@@ -260,6 +262,8 @@ asio::awaitable<bool> Session::handle_request() {
   ctx.request_id_from_client = is_safe_request_id(incoming_id);
   ctx.request_id = ctx.request_id_from_client ? std::string(incoming_id) : generate_request_id();
 
+  if (worker_.state().spans != nullptr) start_trace(ctx, req);
+
   std::string method(req.method_string());
   for (auto& c : method) {
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
@@ -488,8 +492,49 @@ asio::awaitable<void> Session::reply_builtin(RequestContext& ctx, Downstream& do
   if (ec) down.keep_alive = false;
 }
 
+void Session::start_trace(RequestContext& ctx, const http::request_header<>& req) {
+  // An incoming valid traceparent is continued; the gateway's span becomes the upstream's
+  // parent. The ids are formatted once here and reused by the logs, records and the span.
+  const auto trace =
+      tracing::start_trace(req["traceparent"], req["tracestate"], worker_.state().sampler);
+  ctx.traceparent = trace.traceparent();
+  ctx.tracestate = trace.tracestate;
+  ctx.trace_id = trace.trace_id.hex();
+  ctx.span_id = trace.span_id.hex();
+  if (trace.parent_span_id.valid()) ctx.parent_span_id = trace.parent_span_id.hex();
+  ctx.trace_sampled = trace.sampled;
+}
+
+void Session::export_span(const RequestContext& ctx, const Downstream& down, double seconds) {
+  auto* exporter = worker_.state().spans;
+  if (exporter == nullptr || !ctx.trace_sampled) return;
+  tracing::Span span;
+  span.name = ctx.match.route ? std::string(ctx.method) + " " + ctx.match.route->path
+                              : std::string(ctx.method);
+  span.kind = tracing::SpanKind::kServer;
+  if (auto id = tracing::TraceId::from_hex(ctx.trace_id)) span.trace_id = *id;
+  if (auto id = tracing::SpanId::from_hex(ctx.span_id)) span.span_id = *id;
+  if (auto id = tracing::SpanId::from_hex(ctx.parent_span_id)) span.parent_span_id = *id;
+  span.end();
+  span.start_unix_nano = span.end_unix_nano - static_cast<std::uint64_t>(seconds * 1e9);
+  span.set("http.request.method", ctx.method);
+  span.set("url.path", ctx.target.path);
+  if (ctx.match.route) {
+    span.set("http.route", ctx.match.route->path);
+    span.set("gatewayd.service", ctx.match.route->service);
+  }
+  span.set("http.response.status_code", down.status);
+  span.set("client.address", client_ip_);
+  span.set("gatewayd.request_id", ctx.request_id);
+  if (!down.upstream.empty()) span.set("server.address", down.upstream);
+  if (!down.error_code.empty()) span.set("error.type", down.error_code);
+  if (down.status >= 500 || down.status == 0) span.status = tracing::StatusCode::kError;
+  exporter->submit(std::move(span));
+}
+
 void Session::complete(RequestContext& ctx, Downstream& down) {
   const double seconds = std::chrono::duration<double>(Clock::now() - ctx.started).count();
+  export_span(ctx, down, seconds);
   const std::string_view route_name =
       ctx.match.route ? std::string_view(ctx.match.route->name) : std::string_view("-");
   worker_.metrics().record_request(route_name, ctx.method, down.status, seconds);

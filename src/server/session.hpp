@@ -64,6 +64,8 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::awaitable<void> serve_local(LocalEndpoint& endpoint, RequestContext& ctx,
                                            Downstream& down);
   void complete(RequestContext& ctx, Downstream& down);
+  void start_trace(RequestContext& ctx, const boost::beast::http::request_header<>& req);
+  void export_span(const RequestContext& ctx, const Downstream& down, double seconds);
 
   Worker& worker_;
   boost::beast::tcp_stream stream_;

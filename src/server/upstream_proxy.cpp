@@ -179,7 +179,14 @@ void ProxyExchange::prepare_request() {
   set_forwarded_headers(req, {ctx_.client_ip, ctx_.peer_trusted, "http", ctx_.request_id});
   for (const auto& [name, value] : route_.headers) req.set(name, value);
   if (!route_.forward_authorization) req.erase(http::field::authorization);
-  if (!ctx_.traceparent.empty()) req.set("traceparent", ctx_.traceparent);
+  if (!ctx_.traceparent.empty()) {
+    req.set("traceparent", ctx_.traceparent);
+    if (ctx_.tracestate.empty()) {
+      req.erase("tracestate");
+    } else {
+      req.set("tracestate", ctx_.tracestate);
+    }
+  }
 
   if (!has_body) {
     body_mode_ = BodyMode::kNone;
