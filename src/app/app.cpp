@@ -29,6 +29,7 @@
 #include "observability/span_exporter.hpp"
 #include "persistence/persistence_service.hpp"
 #include "persistence/persistence_settings.hpp"
+#include "server/cors_filter.hpp"
 #include "upstream/circuit_observer.hpp"
 #include "upstream/default_circuit_observer.hpp"
 #include "upstream/endpoint_registry.hpp"
@@ -206,6 +207,11 @@ void App::start_discovery() {
 }
 
 void App::start_auth() {
+  // CORS first: its headers then ride on the auth and rate-limit refusals too, so browsers can
+  // read why a cross-origin call failed.
+  cors_ = CorsPolicyHolder::from_settings(settings_);
+  state_.cors = cors_;
+  for (auto& w : workers_) w->add_filter(std::make_unique<CorsFilter>(cors_));
   auth_ = std::make_unique<auth::AuthRuntime>(settings_, persistence_.get());
   // Auth runs first: the rate limiter keys its per-user and per-key buckets on the verified
   // identity the auth stage sets.
@@ -402,6 +408,8 @@ void App::start_admin() {
     if (known) logging::app().info("circuit breakers of service {} reset by the admin API", name);
     return known;
   };
+  deps.cors = [this] { return cors_->to_json(); };
+  deps.update_cors = [this](const nlohmann::json& body) { return cors_->update(body); };
   deps.reload = [this] { return reload("admin", true); };
   deps.settings = [this] { return settings_.redacted(); };
   register_admin_api(*admin_, std::move(deps));

@@ -24,6 +24,7 @@
 namespace gatewayd {
 
 class AdminServer;
+class CorsPolicyHolder;
 class ConfigWatcher;
 namespace metrics {
 class Counter;
@@ -109,6 +110,7 @@ class App {
   std::unique_ptr<upstream::HealthChecker> health_;
   std::unique_ptr<discovery::DiscoveryRegistry> discovery_registry_;
   std::unique_ptr<discovery::DiscoveryService> discovery_;
+  std::shared_ptr<CorsPolicyHolder> cors_;
   std::unique_ptr<auth::AuthRuntime> auth_;
   std::unique_ptr<tracing::SpanExporter> spans_;
   std::shared_ptr<ratelimit::RateLimitService> rate_limit_;

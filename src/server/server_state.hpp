@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 namespace gatewayd {
 
 class RecordSink;
+class CorsPolicyHolder;
 namespace tracing {
 class SpanExporter;
 }
@@ -39,6 +41,8 @@ struct ServerState {
   // Set when TRACING_ENABLED: sampled requests' server spans go to the OTLP exporter.
   tracing::SpanExporter* spans = nullptr;
   tracing::Sampler sampler{1.0};
+  // The CORS policy (admin-updatable); null when none was built.
+  std::shared_ptr<const CorsPolicyHolder> cors;
 
   // Registered before the workers start; read-only afterwards.
   std::vector<ReadinessCheck> readiness;

@@ -18,6 +18,7 @@
 #include "observability/span.hpp"
 #include "observability/span_exporter.hpp"
 #include "server/builtin_handlers.hpp"
+#include "server/cors_filter.hpp"
 #include "server/header_rules.hpp"
 #include "server/upstream_proxy.hpp"
 #include "server/worker.hpp"
@@ -306,6 +307,17 @@ asio::awaitable<bool> Session::handle_request() {
     co_return down.keep_alive;
   }
 
+  // CORS preflights are answered before routing: the route need not list OPTIONS, and the
+  // browser sends no credentials with them, so auth must not see them either.
+  if (const auto& cors = worker_.state().cors; cors && ctx.method == "OPTIONS") {
+    if (auto answer = answer_preflight(*cors->get(), req, ctx.request_id)) {
+      if (!parser_->is_done()) down.keep_alive = false;
+      co_await write_local(ctx, down, std::move(*answer));
+      complete(ctx, down);
+      co_return down.keep_alive;
+    }
+  }
+
   if (auto* local = worker_.local_endpoint_for(ctx.target.path)) {
     co_await serve_local(*local, ctx, down);
     complete(ctx, down);
@@ -443,11 +455,15 @@ asio::awaitable<void> Session::serve_local(LocalEndpoint& endpoint, RequestConte
   request.request_id = ctx.request_id;
   request.user_agent = std::string(head[http::field::user_agent]);
 
-  LocalResponse answer = co_await endpoint.handle(request);
+  co_await write_local(ctx, down, co_await endpoint.handle(request));
+}
+
+asio::awaitable<void> Session::write_local(RequestContext& ctx, Downstream& down,
+                                           LocalResponse answer) {
   http::response<http::string_body> res;
   res.result(answer.status);
   res.version(11);
-  res.set(http::field::content_type, "application/json");
+  if (!answer.body.empty()) res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
   res.set("X-Request-Id", ctx.request_id);
   for (const auto& [name, value] : answer.headers) res.set(name, value);

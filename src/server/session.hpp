@@ -61,6 +61,8 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::awaitable<void> reply_builtin(RequestContext& ctx, Downstream& down,
                                              std::string_view path);
   boost::asio::awaitable<bool> send_continue(Downstream& down);
+  boost::asio::awaitable<void> write_local(RequestContext& ctx, Downstream& down,
+                                           LocalResponse answer);
   boost::asio::awaitable<void> serve_local(LocalEndpoint& endpoint, RequestContext& ctx,
                                            Downstream& down);
   void complete(RequestContext& ctx, Downstream& down);

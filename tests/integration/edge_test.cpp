@@ -144,6 +144,45 @@ TEST_F(EdgeTest, JwtFromTheTokenEndpointOpensPrivateRoutesAndNamesTheUser) {
   EXPECT_FALSE(upstream_header(res, "X-Permissions"));
 }
 
+TEST_F(EdgeTest, CorsPreflightAndActualRequests) {
+  GatewayProcess gateway{{kRoutes, services_for(upstream),
+                          auth_env({{"CORS_ENABLED", "true"},
+                                    {"ALLOWED_ORIGINS", "https://app.example.com"},
+                                    {"CORS_ALLOWED_METHODS", "GET,POST"},
+                                    {"CORS_ALLOWED_HEADERS", "Authorization,Content-Type"},
+                                    {"CORS_MAX_AGE_SECONDS", "600"}}),
+                          1, true}};
+  // A preflight to a protected route is answered by the gateway: no credentials needed, and
+  // the route does not list OPTIONS.
+  auto res =
+      http_request(gateway.port(), request("OPTIONS", "/private/echo",
+                                           {{"Origin", "https://app.example.com"},
+                                            {"Access-Control-Request-Method", "POST"},
+                                            {"Access-Control-Request-Headers", "authorization"}}));
+  EXPECT_EQ(res.status, 204u) << res.body;
+  EXPECT_EQ(res.header("Access-Control-Allow-Origin"), "https://app.example.com");
+  EXPECT_NE(res.header("Access-Control-Allow-Methods").find("POST"), std::string::npos);
+  EXPECT_EQ(res.header("Access-Control-Max-Age"), "600");
+
+  res = http_request(gateway.port(), request("OPTIONS", "/private/echo",
+                                             {{"Origin", "https://evil.example.net"},
+                                              {"Access-Control-Request-Method", "POST"}}));
+  EXPECT_EQ(res.status, 403u);
+  EXPECT_TRUE(res.header("Access-Control-Allow-Origin").empty());
+
+  // Actual requests: allowed origins get the header, also on a refusal (401) so the browser
+  // can read it; other origins get none.
+  res = http_get(gateway.port(), "/public/echo", {{"Origin", "https://app.example.com"}});
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.header("Access-Control-Allow-Origin"), "https://app.example.com");
+  res = http_get(gateway.port(), "/private/echo", {{"Origin", "https://app.example.com"}});
+  EXPECT_EQ(res.status, 401u);
+  EXPECT_EQ(res.header("Access-Control-Allow-Origin"), "https://app.example.com");
+  res = http_get(gateway.port(), "/public/echo", {{"Origin", "https://evil.example.net"}});
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_TRUE(res.header("Access-Control-Allow-Origin").empty());
+}
+
 TEST_F(EdgeTest, RefreshRotatesAndReuseRevokesTheFamily) {
   GatewayProcess gateway{{kRoutes, services_for(upstream), auth_env(), 1, true}};
   const auto first = issue_token(gateway.port(), {{"sub", "user-9"}});
