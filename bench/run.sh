@@ -122,7 +122,7 @@ taskset -c $cpu_proxy nginx -c "$work/nginx-proxy/nginx.conf" -g 'daemon off;' &
 taskset -c $cpu_proxy haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>&1 & pids+=($!)
 (cd "$work/gw" && exec env PORT=$GWD HOST=127.0.0.1 WORKERS=1 ADMIN_PORT=0 ACCESS_LOG_ENABLED=false \
    LOG_LEVEL=warning LOG_DIRECTORY="$work/gw/logs" DATA_DIRECTORY="$work/gw/data" \
-   MYSQL_ENABLED=false RATE_LIMIT_ENABLED=false CONFIG_WATCH=false \
+   MYSQL_ENABLED=false RATE_LIMIT_ENABLED=false CONFIG_WATCH=false REQUEST_LOG_SAMPLE_RATE=0 \
    taskset -c $cpu_proxy "$OLDPWD/build/release/gatewayd" --config-dir "$work/gw/config") & pids+=($!)
 gw_pid=$!
 
