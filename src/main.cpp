@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "app/app.hpp"
+#include "app/verify.hpp"
 #include "config/config_loader.hpp"
 #include "gatewayd/logging.hpp"
 #include "gatewayd/settings.hpp"
@@ -30,10 +31,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cli.create_env) {
-    const bool written = create_env_file(".", cli.env);
     const std::string name = cli.env == "default" ? ".env" : ".env." + cli.env;
-    std::cout << (written ? "wrote " : "kept existing ") << name << "\n";
-    return 0;
+    try {
+      const bool written = create_env_file(".", cli.env);
+      std::cout << (written ? "wrote " : "kept existing ") << name << "\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "gatewayd: cannot write " << name << ": " << e.what() << "\n";
+      return 1;
+    }
   }
 
   Settings settings;
@@ -48,6 +54,13 @@ int main(int argc, char** argv) {
   if (cli.check_config) {
     try {
       const auto config = load_config(settings);
+      // Start-up refuses routes the auth settings cannot serve; so does the check.
+      if (const auto problems = verify::auth_route_problems(settings, *config); !problems.empty()) {
+        std::cerr << "gatewayd: configuration invalid: routes cannot be served with the auth "
+                     "settings:\n";
+        for (const auto& p : problems) std::cerr << "  " << p << "\n";
+        return 1;
+      }
       std::cout << "gatewayd: configuration ok (" << config->routes.size() << " routes, "
                 << config->services.size() << " services)\n";
       return 0;
@@ -56,6 +69,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+
+  if (cli.verify) return verify::run_verify(settings, std::cout);
 
   if (cli.init_db) {
     // Creates the database and applies the schema (idempotent), like running
