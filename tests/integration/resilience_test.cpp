@@ -272,5 +272,31 @@ TEST(Resilience, BreakerStateSurvivesAReload) {
   EXPECT_EQ(http_get(gateway.port(), "/r/hello").status, 503u);
 }
 
+TEST(Resilience, ReadyRequiresAHealthyEndpointOfCriticalServices) {
+  DemoUpstream a{"a"};
+  const std::string checked =
+      "    health_check:\n      path: /health\n      interval: 0.2\n      timeout: 0.2\n"
+      "      healthy_threshold: 1\n      unhealthy_threshold: 1\n";
+  GatewayProcess gateway{{kRoutes,
+                          one_instance_services(a.url(), checked),
+                          {{"READY_REQUIRED_SERVICES", "demo"}},
+                          1,
+                          true}};
+  EXPECT_TRUE(eventually([&] { return http_get(gateway.port(), "/ready").status == 200; }));
+
+  // The active health check marks the only endpoint down: /ready says which service is missing.
+  a.stop();
+  HttpResponse ready;
+  EXPECT_TRUE(eventually([&] {
+    ready = http_get(gateway.port(), "/ready");
+    return ready.status == 503;
+  }));
+  EXPECT_NE(ready.body.find("service:demo"), std::string::npos) << ready.body;
+
+  a.start();
+  EXPECT_TRUE(eventually([&] { return http_get(gateway.port(), "/ready").status == 200; }))
+      << http_get(gateway.port(), "/ready").body;
+}
+
 }  // namespace
 }  // namespace gatewayd::test
