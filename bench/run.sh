@@ -103,6 +103,11 @@ routes:
     service: up
     methods: [GET, POST]
     auth_required: false
+  - path: /jwt/**
+    service: up
+    methods: [GET]
+    auth_required: true
+    strip_prefix: true
 CONF
 cat > "$work/gw/config/services.yaml" <<CONF
 services:
@@ -110,6 +115,21 @@ services:
     instances:
       - url: http://127.0.0.1:$UP
 CONF
+
+# An HS256 token for the protected route, minted with the standard library only.
+jwt_secret=bench-hs256-secret-0123456789abcdef0123456789
+jwt=$(/usr/bin/python3 - "$jwt_secret" <<'PY'
+import base64, hashlib, hmac, json, sys, time
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+body = b64(json.dumps({"sub": "bench", "exp": int(time.time()) + 86400}).encode())
+sig = b64(hmac.new(sys.argv[1].encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
+print(f"{head}.{body}.{sig}")
+PY
+)
+cat > "$work/jwt.lua" <<LUA
+wrk.headers["Authorization"] = "Bearer $jwt"
+LUA
 
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -123,6 +143,7 @@ taskset -c $cpu_proxy haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>&1 & pids+
 (cd "$work/gw" && exec env PORT=$GWD HOST=127.0.0.1 WORKERS=1 ADMIN_PORT=0 ACCESS_LOG_ENABLED=false \
    LOG_LEVEL=warning LOG_DIRECTORY="$work/gw/logs" DATA_DIRECTORY="$work/gw/data" \
    MYSQL_ENABLED=false RATE_LIMIT_ENABLED=false CONFIG_WATCH=false REQUEST_LOG_SAMPLE_RATE=0 \
+   JWT_SECRET_KEY="$jwt_secret" JWT_ALGORITHM=HS256 \
    taskset -c $cpu_proxy "$OLDPWD/build/release/gatewayd" --config-dir "$work/gw/config") & pids+=($!)
 gw_pid=$!
 
@@ -137,16 +158,21 @@ rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 gw_idle_rss=$(rss_kib "$gw_pid")
 
 declare -A targets=([upstream]=$UP [nginx]=$NGX [haproxy]=$HAP [gatewayd]=$GWD)
-scenarios=("small-c64|/small|64|" "small-c256|/small|256|" "1MiB-c16|/1m|16|" "post16k-c64|/post|64|post")
+# name|path|connections|kind; "jwt" runs against gatewayd only (an HS256-protected route, to
+# compare with small-c64 on the same process).
+scenarios=("small-c64|/small|64|" "small-c256|/small|256|" "1MiB-c16|/1m|16|" "post16k-c64|/post|64|post"
+           "small-c64-hs256|/jwt/small|64|jwt")
 results="$work/results.tsv"
 : > "$results"
 for round in $(seq "$rounds"); do
   for sc in "${scenarios[@]}"; do
     IFS='|' read -r name path conns kind <<<"$sc"
     for target in upstream nginx haproxy gatewayd; do
+      [[ $kind == jwt && $target != gatewayd ]] && continue
       port=${targets[$target]}
       args=(-t1 -c"$conns" -d"${duration}s" --latency)
       [[ $kind == post ]] && args+=(-s "$work/post.lua")
+      [[ $kind == jwt ]] && args+=(-s "$work/jwt.lua")
       outp=$(taskset -c $cpu_load wrk "${args[@]}" "http://127.0.0.1:$port$path" 2>&1)
       rps=$(awk '/Requests\/sec/ {print $2}' <<<"$outp")
       tput=$(awk '/Transfer\/sec/ {v=$2; if (v ~ /GB/) {sub("GB","",v); v*=1024} else if (v ~ /MB/) {sub("MB","",v)} else if (v ~ /KB/) {sub("KB","",v); v/=1024} else {v=0}; print v}' <<<"$outp")
