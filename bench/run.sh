@@ -38,6 +38,8 @@ if [[ $(nproc) -lt 2 ]]; then cpu_proxy=0; fi
 mkdir -p "$work/www" "$work/nginx-up" "$work/nginx-proxy" "$work/gw/config" "$work/gw/logs"
 head -c 1048576 /dev/zero | tr '\0' 'x' > "$work/www/1m"
 printf 'hello, world\n' > "$work/www/small"
+# NGINX workers run as an unprivileged user: the served files must be readable by it.
+chmod -R a+rX "$work"
 
 cat > "$work/nginx-up/nginx.conf" <<CONF
 worker_processes 1;
@@ -83,7 +85,7 @@ CONF
 cat > "$work/haproxy.cfg" <<CONF
 global
   nbthread 1
-  maxconn 20000
+  maxconn 8000
 defaults
   mode http
   timeout connect 5s
@@ -140,7 +142,7 @@ LUA
 taskset -c $cpu_load nginx -c "$work/nginx-up/nginx.conf" -g 'daemon off;' & pids+=($!)
 taskset -c $cpu_proxy nginx -c "$work/nginx-proxy/nginx.conf" -g 'daemon off;' & pids+=($!)
 taskset -c $cpu_proxy haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>&1 & pids+=($!)
-(cd "$work/gw" && exec env PORT=$GWD HOST=127.0.0.1 WORKERS=1 ADMIN_PORT=0 ACCESS_LOG_ENABLED=false \
+(cd "$work/gw" && exec env PORT=$GWD HOST=127.0.0.1 WORKERS=1 ADMIN_PORT=18084 ACCESS_LOG_ENABLED=false \
    LOG_LEVEL=warning LOG_DIRECTORY="$work/gw/logs" DATA_DIRECTORY="$work/gw/data" \
    MYSQL_ENABLED=false RATE_LIMIT_ENABLED=false CONFIG_WATCH=false REQUEST_LOG_SAMPLE_RATE=0 \
    JWT_SECRET_KEY="$jwt_secret" JWT_ALGORITHM=HS256 \
