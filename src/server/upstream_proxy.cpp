@@ -223,6 +223,9 @@ asio::awaitable<std::optional<LocalReply>> ProxyExchange::send_continue_once() {
 
 // Reads the next piece of the client's body into chunk(); req_.body() describes it.
 asio::awaitable<std::optional<LocalReply>> ProxyExchange::read_client_chunk() {
+  // Beast sizes each socket read by the buffer's free capacity (512 bytes at least): without
+  // room reserved, a body would arrive in 512-byte reads.
+  down_.buffer.reserve(kBodyChunk);
   req_.body().data = chunk();
   req_.body().size = kBodyChunk;
   down_.stream.expires_after(settings_.body_timeout);
@@ -500,6 +503,7 @@ asio::awaitable<void> ProxyExchange::relay_response() {
     down_.bytes_out += n;
     if (wec) down_.keep_alive = false;
   } else {
+    conn_->buffer.reserve(kBodyChunk);  // see read_client_chunk: reads as large as the relay step
     do {
       if (!rp_->is_done()) {
         res.body().data = chunk();
