@@ -49,6 +49,15 @@ ReadinessCheck::State to_state(bool ok, bool degraded_is_ready = true) {
   if (ok) return ReadinessCheck::State::kReady;
   return degraded_is_ready ? ReadinessCheck::State::kDegraded : ReadinessCheck::State::kNotReady;
 }
+// Routes that need keys the auth settings do not provide (a JWT route without any key source)
+// must never be served: throws with every problem listed.
+void refuse_unservable_routes(const auth::AuthRuntime& auth, const Config& config) {
+  const auto problems = auth.check_routes(config);
+  if (problems.empty()) return;
+  std::string text = "routes cannot be served with the auth settings:";
+  for (const auto& p : problems) text += "\n  " + p;
+  throw std::runtime_error(text);
+}
 }  // namespace
 
 App::App(Settings settings)
@@ -111,13 +120,7 @@ std::shared_ptr<const Config> App::merge_with_api_routes(const Config& file_conf
   for (const auto& why : merged.dropped) {
     logging::app().warn("API route left out of the config: {}", why);
   }
-  if (auth_) {
-    if (const auto problems = auth_->check_routes(*merged.config); !problems.empty()) {
-      std::string text = "routes cannot be served with the auth settings:";
-      for (const auto& p : problems) text += "\n  " + p;
-      throw std::runtime_error(text);
-    }
-  }
+  if (auth_) refuse_unservable_routes(*auth_, *merged.config);
   return merged.config;
 }
 
@@ -524,11 +527,7 @@ int App::run() {
   start_workers();
   start_auth();
   // Routes that need keys the settings do not provide stop the start-up, before traffic.
-  if (const auto problems = auth_->check_routes(*config_); !problems.empty()) {
-    std::string text = "routes cannot be served with the auth settings:";
-    for (const auto& p : problems) text += "\n  " + p;
-    throw std::runtime_error(text);
-  }
+  refuse_unservable_routes(*auth_, *config_);
   start_rate_limiting();
   start_database_refresh();
   register_readiness();
