@@ -34,12 +34,15 @@ std::string_view error_code_name(ErrorCode code) noexcept;
 unsigned error_status(ErrorCode code) noexcept;
 
 // Builds the JSON error body. `details_json` must be a JSON object text ("{}" when empty).
-// Strings are JSON-escaped; nothing here echoes credentials, callers pass safe messages.
-std::string error_body(std::string_view code, std::string_view message,
-                       std::string_view request_id, std::string_view details_json = "{}");
-inline std::string error_body(ErrorCode code, std::string_view message,
-                              std::string_view request_id, std::string_view details_json = "{}") {
-  return error_body(error_code_name(code), message, request_id, details_json);
+// `trace_id`, when not empty, is added as "trace_id" next to "request_id" so a client can quote
+// the trace of a failed request. Strings are JSON-escaped; nothing here echoes credentials,
+// callers pass safe messages.
+std::string error_body(std::string_view code, std::string_view message, std::string_view request_id,
+                       std::string_view details_json = "{}", std::string_view trace_id = {});
+inline std::string error_body(ErrorCode code, std::string_view message, std::string_view request_id,
+                              std::string_view details_json = "{}",
+                              std::string_view trace_id = {}) {
+  return error_body(error_code_name(code), message, request_id, details_json, trace_id);
 }
 
 // Appends `s` to `out` as the inside of a JSON string (quotes not included).

@@ -42,11 +42,21 @@ void append_json_escaped(std::string& out, std::string_view s) {
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";
@@ -59,10 +69,11 @@ void append_json_escaped(std::string& out, std::string_view s) {
   }
 }
 
-std::string error_body(std::string_view code, std::string_view message,
-                       std::string_view request_id, std::string_view details_json) {
+std::string error_body(std::string_view code, std::string_view message, std::string_view request_id,
+                       std::string_view details_json, std::string_view trace_id) {
   std::string out;
-  out.reserve(64 + code.size() + message.size() + request_id.size() + details_json.size());
+  out.reserve(80 + code.size() + message.size() + request_id.size() + details_json.size() +
+              trace_id.size());
   out += R"({"error":{"code":")";
   append_json_escaped(out, code);
   out += R"(","message":")";
@@ -71,6 +82,10 @@ std::string error_body(std::string_view code, std::string_view message,
   out += details_json.empty() ? std::string_view{"{}"} : details_json;
   out += R"(},"request_id":")";
   append_json_escaped(out, request_id);
+  if (!trace_id.empty()) {
+    out += R"(","trace_id":")";
+    append_json_escaped(out, trace_id);
+  }
   out += "\"}";
   return out;
 }

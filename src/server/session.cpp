@@ -380,7 +380,8 @@ asio::awaitable<void> Session::reply_error(RequestContext& ctx, Downstream& down
   res.set("X-Request-Id", ctx.request_id);
   for (const auto& [name, value] : reply.headers) res.set(name, value);
   for (const auto& [name, value] : ctx.response_headers) res.insert(name, value);
-  res.body() = error_body(reply.code, reply.message, ctx.request_id, reply.details_json);
+  res.body() =
+      error_body(reply.code, reply.message, ctx.request_id, reply.details_json, ctx.trace_id);
   res.keep_alive(down.keep_alive);
   res.prepare_payload();
   if (ctx.method == "HEAD") res.body().clear();

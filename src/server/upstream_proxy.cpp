@@ -14,6 +14,8 @@
 #include <memory>
 
 #include "gatewayd/logging.hpp"
+#include "observability/span.hpp"
+#include "observability/span_exporter.hpp"
 #include "server/header_rules.hpp"
 #include "server/worker.hpp"
 #include "upstream/service_table.hpp"
@@ -105,7 +107,8 @@ class ProxyExchange {
         service_(service),
         route_(ctx.route()),
         settings_(worker.settings()),
-        req_(down.parser.get()) {}
+        req_(down.parser.get()),
+        spans_(ctx.trace_sampled ? worker.state().spans : nullptr) {}
 
   asio::awaitable<std::optional<LocalReply>> run();
 
@@ -136,6 +139,10 @@ class ProxyExchange {
     if (!chunk_) chunk_.reset(new char[kBodyChunk]);
     return chunk_.get();
   }
+  // Client spans, one per attempt, only for sampled requests: the span starts before the
+  // connection is acquired, and the traceparent sent on that attempt names it as the parent.
+  void begin_attempt_span(const upstream::Endpoint& endpoint, unsigned attempt);
+  void end_attempt_span(const AttemptOutcome& outcome, std::string_view error_type = {});
 
   Worker& worker_;
   RequestContext& ctx_;
@@ -155,7 +162,59 @@ class ProxyExchange {
   std::optional<LocalReply> pending_client_failure_;
   UpstreamConnectionPtr conn_;
   std::optional<ResponseParser> rp_;
+  tracing::SpanExporter* spans_;  // nullptr: the request is not traced
+  std::optional<tracing::Span> attempt_span_;
 };
+
+void ProxyExchange::begin_attempt_span(const upstream::Endpoint& endpoint, unsigned attempt) {
+  if (spans_ == nullptr) return;
+  const auto trace_id = tracing::TraceId::from_hex(ctx_.trace_id);
+  const auto parent = tracing::SpanId::from_hex(ctx_.span_id);
+  if (!trace_id || !parent) return;
+  auto& span = attempt_span_.emplace();
+  span.kind = tracing::SpanKind::kClient;
+  span.name.reserve(ctx_.method.size() + 1 + route_.service.size());
+  span.name.append(ctx_.method).append(" ").append(route_.service);
+  span.trace_id = *trace_id;
+  span.parent_span_id = *parent;
+  span.span_id = tracing::random_span_id();
+  span.start_unix_nano = tracing::unix_nanos_now();
+  span.attributes.reserve(10);
+  span.set("http.request.method", ctx_.method);
+  span.set("http.route", route_.path);
+  span.set("gatewayd.route", route_.name);
+  span.set("gatewayd.service", route_.service);
+  span.set("gatewayd.endpoint", endpoint.id());
+  span.set("server.address", endpoint.host());
+  span.set("server.port", endpoint.port());
+  span.set("gatewayd.retry", attempt - 1);
+  if (attempt > 1) span.set("http.request.resend_count", attempt - 1);
+
+  char traceparent[tracing::kTraceparentLength];
+  tracing::write_traceparent(traceparent, span.trace_id, span.span_id, true);
+  req_.set("traceparent", std::string_view(traceparent, sizeof traceparent));
+}
+
+void ProxyExchange::end_attempt_span(const AttemptOutcome& outcome, std::string_view error_type) {
+  if (!attempt_span_) return;
+  auto& span = *attempt_span_;
+  if (outcome.error == upstream::AttemptError::kNone && outcome.status != 0) {
+    span.set("http.response.status_code", outcome.status);
+    if (outcome.status >= 500 && error_type.empty()) {
+      span.set("error.type", std::to_string(outcome.status));
+      span.status = tracing::StatusCode::kError;
+    }
+  } else if (error_type.empty()) {
+    error_type = error_code_name(reply_for_failure(outcome).code);
+  }
+  if (!error_type.empty()) {
+    span.set("error.type", error_type);
+    span.status = tracing::StatusCode::kError;
+  }
+  span.end();
+  spans_->submit(std::move(span));
+  attempt_span_.reset();
+}
 
 void ProxyExchange::prepare_request() {
   auto& req = req_;
@@ -389,8 +448,10 @@ asio::awaitable<std::optional<LocalReply>> ProxyExchange::run() {
     active.reset();
     active.emplace(*selection.endpoint);
 
+    begin_attempt_span(*selection.endpoint, attempts);
     Attempt attempt = co_await try_endpoint(*selection.endpoint);
     if (attempt.downstream_failure) {
+      end_attempt_span(attempt.outcome, error_code_name(attempt.downstream_failure->code));
       service_.release(selection);
       breaker.on_cancel(service_permit);
       co_return std::move(attempt.downstream_failure);
@@ -406,6 +467,7 @@ asio::awaitable<std::optional<LocalReply>> ProxyExchange::run() {
     // A retry needs somewhere to go: with every endpoint out of rotation (breakers open,
     // ejected), the answer in hand is relayed rather than thrown away.
     if (!verdict || !service_.has_available_endpoint()) break;
+    end_attempt_span(attempt.outcome);
     logging::error().info("retrying {} {} after {} from {} ({} ms backoff)", ctx_.method,
                           ctx_.target.path,
                           attempt.outcome.error == upstream::AttemptError::kNone
@@ -422,17 +484,22 @@ asio::awaitable<std::optional<LocalReply>> ProxyExchange::run() {
   breaker.record(service_permit, final_outcome);
 
   if (final_outcome.error != upstream::AttemptError::kNone) {
+    end_attempt_span(final_outcome);
     co_return reply_for_failure(final_outcome);
   }
   if (!conn_ || !rp_) {
+    end_attempt_span(final_outcome);
     co_return LocalReply{ErrorCode::kUpstreamUnavailable,
                          "no healthy endpoint left for service " + service_.name()};
   }
   if (upgrade_ && rp_->get().result_int() == 101) {
     co_await tunnel();
+    end_attempt_span(final_outcome);
     co_return std::nullopt;
   }
   co_await relay_response();
+  // The relayed attempt's span covers the response body too; a failure mid-body names it.
+  end_attempt_span(final_outcome, down_.error_code);
   worker_.metrics().record_upstream(
       route_.service, std::chrono::duration<double>(Clock::now() - upstream_started).count());
   co_return std::nullopt;

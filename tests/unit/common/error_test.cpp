@@ -10,18 +10,28 @@ namespace gatewayd {
 namespace {
 
 TEST(ErrorBody, HasTheDocumentedShape) {
-  const auto body = error_body(ErrorCode::kRateLimited, "slow \"down\"\n", "rid-7",
-                               R"({"limit":10})");
+  const auto body =
+      error_body(ErrorCode::kRateLimited, "slow \"down\"\n", "rid-7", R"({"limit":10})");
   const auto j = nlohmann::json::parse(body);
   EXPECT_EQ(j["error"]["code"], "RATE_LIMITED");
   EXPECT_EQ(j["error"]["message"], "slow \"down\"\n");
   EXPECT_EQ(j["error"]["details"]["limit"], 10);
   EXPECT_EQ(j["request_id"], "rid-7");
+  EXPECT_FALSE(j.contains("trace_id")) << "no trace, no field";
+}
+
+TEST(ErrorBody, CarriesTheTraceIdWhenThereIsOne) {
+  const auto j = nlohmann::json::parse(error_body(ErrorCode::kBadGateway, "down", "rid-8", "{}",
+                                                  "4bf92f3577b34da6a3ce929d0e0e4736"));
+  EXPECT_EQ(j["request_id"], "rid-8");
+  EXPECT_EQ(j["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(j["error"]["code"], "BAD_GATEWAY");
 }
 
 TEST(ErrorBody, EscapesControlCharacters) {
-  const auto j = nlohmann::json::parse(error_body("X", std::string("a\x01" "b", 3), ""));
-  EXPECT_EQ(j["error"]["message"], std::string("a\x01" "b", 3));
+  const std::string message("a\001b", 3);
+  const auto j = nlohmann::json::parse(error_body("X", message, ""));
+  EXPECT_EQ(j["error"]["message"], message);
   EXPECT_TRUE(j["error"]["details"].is_object());
 }
 
