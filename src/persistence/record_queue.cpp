@@ -14,6 +14,8 @@ RecordQueue::RecordQueue(std::size_t capacity) {
 }
 
 bool RecordQueue::try_push(Record& record) noexcept {
+  // Boxed before a cell is claimed, so the window between claim and publish stays short.
+  auto boxed = std::make_unique<Record>(std::move(record));
   std::size_t pos = enqueue_pos_.load(std::memory_order_relaxed);
   while (true) {
     Cell& cell = cells_[pos & mask_];
@@ -21,12 +23,13 @@ bool RecordQueue::try_push(Record& record) noexcept {
     auto diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos);
     if (diff == 0) {
       if (enqueue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-        cell.value = std::move(record);
+        cell.value = std::move(boxed);
         cell.sequence.store(pos + 1, std::memory_order_release);
         return true;
       }
     } else if (diff < 0) {
-      return false;  // the cell still holds an unconsumed record: full
+      record = std::move(*boxed);  // full: the caller keeps its record
+      return false;
     } else {
       pos = enqueue_pos_.load(std::memory_order_relaxed);
     }
@@ -41,8 +44,8 @@ bool RecordQueue::try_pop(Record& out) noexcept {
     auto diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos + 1);
     if (diff == 0) {
       if (dequeue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-        out = std::move(cell.value);
-        cell.value = Record{};  // release the strings now, not when the cell is reused
+        out = std::move(*cell.value);
+        cell.value.reset();  // release the record now, not when the cell is reused
         cell.sequence.store(pos + mask_ + 1, std::memory_order_release);
         return true;
       }
