@@ -14,6 +14,10 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
+namespace {
+constexpr std::size_t kIdleBufferKeep = 4096;
+}  // namespace
+
 ConnectionPool::ConnectionPool(asio::io_context& io, std::size_t max_idle_per_endpoint,
                                std::chrono::milliseconds idle_timeout)
     : io_(io), resolver_(io), max_idle_(max_idle_per_endpoint), idle_timeout_(idle_timeout) {}
@@ -75,6 +79,8 @@ void ConnectionPool::release(UpstreamConnectionPtr conn) {
   if (!conn || !conn->stream.socket().is_open() || conn->buffer.size() != 0) return;
   auto& stack = idle_[conn->key];
   if (stack.size() >= max_idle_) return;
+  // A relay reserves a large buffer; an idle connection need not keep it.
+  if (conn->buffer.capacity() > kIdleBufferKeep) conn->buffer.shrink_to_fit();
   conn->stream.expires_never();
   conn->idle_since = std::chrono::steady_clock::now();
   stack.push_back(std::move(conn));
