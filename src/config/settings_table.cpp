@@ -159,7 +159,7 @@ constexpr std::array kSettings{
                                "`load_balancer`.",
                 .allowed = "round_robin|weighted|least_connections|random"},
     SettingSpec{.name = "UPSTREAM_MAX_IDLE",
-                .default_value = "64",
+                .default_value = "1024",
                 .type = T::kInt,
                 .group = "Upstreams",
                 .description = "Idle keep-alive connections kept per upstream endpoint per "
