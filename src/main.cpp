@@ -1,9 +1,11 @@
 // gatewayd: CLI entry point. Exit codes: 0 success, 1 start-up/config error, 2 usage error.
+#include <algorithm>
 #include <iostream>
 
 #include "app/app.hpp"
 #include "app/verify.hpp"
 #include "config/config_loader.hpp"
+#include "filters/rate_limit/rule_file.hpp"
 #include "gatewayd/logging.hpp"
 #include "gatewayd/settings.hpp"
 #include "persistence/persistence_settings.hpp"
@@ -61,8 +63,13 @@ int main(int argc, char** argv) {
         for (const auto& p : problems) std::cerr << "  " << p << "\n";
         return 1;
       }
+      // The rate-limit rules file is part of the configuration, whether or not limiting is on.
+      const auto rules = ratelimit::load_rule_file(settings);
+      const auto active = std::count_if(rules.begin(), rules.end(),
+                                        [](const auto& rule) { return rule.is_active; });
       std::cout << "gatewayd: configuration ok (" << config->routes.size() << " routes, "
-                << config->services.size() << " services)\n";
+                << config->services.size() << " services, " << rules.size()
+                << " rate-limit rules in the file, " << active << " active)\n";
       return 0;
     } catch (const std::exception& e) {
       std::cerr << "gatewayd: configuration invalid: " << e.what() << "\n";

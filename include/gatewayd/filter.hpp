@@ -6,6 +6,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,9 +23,11 @@ namespace gatewayd {
 
 // The verified caller, set by the auth filter. Never taken from unverified input.
 struct Identity {
-  std::string subject;      // user id
-  std::string auth_method;  // "jwt" | "api_key"
-  std::string key_id;       // API key id (per-key limits)
+  std::string subject;                     // user id
+  std::string auth_method;                 // "jwt" | "api_key"
+  std::string key_id;                      // API key id (per-key limits)
+  std::uint32_t key_limit_per_minute = 0;  // the API key's own limits; 0: none
+  std::uint32_t key_limit_per_hour = 0;
   std::string tenant;
   std::vector<std::string> roles, permissions, scopes;
 };

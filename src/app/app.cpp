@@ -23,6 +23,7 @@
 #include "filters/rate_limit/rate_limit_service.hpp"
 #include "filters/rate_limit/rate_limit_settings.hpp"
 #include "filters/rate_limit/rate_limiter.hpp"
+#include "filters/rate_limit/rule_file.hpp"
 #include "filters/rate_limit/rule_table.hpp"
 #include "gatewayd/logging.hpp"
 #include "gatewayd/metrics.hpp"
@@ -141,6 +142,8 @@ std::string App::reload(std::string_view trigger, bool refresh_database) {
       }
     }
     auto config = merge_with_api_routes(*file_config, false);
+    // The rules file belongs to the same reload: invalid rules reject it as a whole.
+    if (rate_limit_) rate_limit_->set_file_rules(ratelimit::load_rule_file(settings_));
     if (discovery_) discovery_->set_services(config->services);
     file_config_ = std::move(file_config);
     publish_locked(config);
@@ -251,7 +254,7 @@ void App::refresh_database_state() {
   if (auto rules = admin::load_rate_limit_rules(*mysql_); rules.ok()) {
     for (const auto& p : rules.value.problems) logging::app().warn("rate_limit_rules table: {}", p);
     try {
-      rate_limit_->set_rules(ratelimit::RuleTable::build(rules.value.items));
+      rate_limit_->set_table_rules(std::move(rules.value.items));
     } catch (const std::exception& ex) {
       logging::app().error("rate_limit_rules rejected, previous rules stay: {}", ex.what());
     }
@@ -282,16 +285,18 @@ void App::start_rate_limiting() {
     return;
   }
   rate_limit_ = std::make_shared<ratelimit::RateLimitService>(rl_settings, persistence_);
-  rate_limit_->set_rules(ratelimit::RuleTable::build({}));
+  auto file_rules = ratelimit::load_rule_file(settings_);
+  const std::size_t file_rule_count = file_rules.size();
+  rate_limit_->set_file_rules(std::move(file_rules));
   rate_limit_->start(control_.get_executor());
   for (auto& w : workers_) {
     auto limiter = ratelimit::RateLimiter::create(rate_limit_, w->io().get_executor());
     limiters_.push_back(limiter);
     w->add_filter(std::make_unique<ratelimit::RateLimitFilter>(std::move(limiter)));
   }
-  logging::app().info("rate limiting: {} backend, default {} requests/minute",
+  logging::app().info("rate limiting: {} backend, default {} requests/minute, {} file rule(s)",
                       rl_settings.backend == ratelimit::Backend::kRedis ? "redis" : "local",
-                      rl_settings.default_per_minute);
+                      rl_settings.default_per_minute, file_rule_count);
 }
 
 void App::start_workers() {
@@ -341,10 +346,9 @@ void App::register_readiness() {
   if (rate_limit_) {
     state_.readiness.push_back({"rate_limit", [this] {
                                   const bool degraded = rate_limit_->degraded();
-                                  return std::pair{to_state(!degraded),
-                                                   std::string(degraded ? "redis unavailable, "
-                                                                          "local fallback"
-                                                                        : "ok")};
+                                  return std::pair{
+                                      to_state(!degraded),
+                                      degraded ? rate_limit_->degraded_text() : std::string("ok")};
                                 }});
   }
   // READY_REQUIRED_SERVICES: /ready is 503 while a named service has no healthy endpoint.
@@ -535,10 +539,12 @@ int App::run() {
   start_admin();
   if (settings_.watch_config) {
     const std::filesystem::path dir(settings_.config_dir);
-    watcher_ = std::make_unique<ConfigWatcher>(
-        control_, dir.string(),
-        std::vector<std::string>{settings_.routes_file, settings_.services_file},
-        [this] { reload("file change"); });
+    std::vector<std::string> watched{settings_.routes_file, settings_.services_file};
+    if (rate_limit_ && !settings_.get("RATE_LIMIT_RULES_FILE").empty()) {
+      watched.push_back(settings_.get("RATE_LIMIT_RULES_FILE"));
+    }
+    watcher_ = std::make_unique<ConfigWatcher>(control_, dir.string(), std::move(watched),
+                                               [this] { reload("file change"); });
     try {
       watcher_->start();
     } catch (const std::exception& ex) {

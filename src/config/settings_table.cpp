@@ -592,6 +592,14 @@ constexpr std::array kSettings{
                                "or rule applies.",
                 .min = 1,
                 .max = 100000000},
+    SettingSpec{.name = "RATE_LIMIT_RULES_FILE",
+                .default_value = "rate_limits.yaml",
+                .type = T::kString,
+                .group = "Rate limiting",
+                .description = "Rule sets (`rules:` list), relative to CONFIG_DIR; optional: a "
+                               "missing file means no file rules, empty: none. Merged with the "
+                               "`rate_limit_rules` table, whose rows win on the same rule_name; "
+                               "re-read on reload."},
     SettingSpec{.name = "RATE_LIMIT_BACKEND",
                 .default_value = "local",
                 .type = T::kEnum,
@@ -638,6 +646,15 @@ constexpr std::array kSettings{
                 .type = T::kBool,
                 .group = "Rate limiting",
                 .description = "Write aggregated counts to `rate_limit_records`."},
+    SettingSpec{.name = "RATE_LIMIT_RECORDS_FLUSH_INTERVAL_MS",
+                .default_value = "10000",
+                .type = T::kDuration,
+                .group = "Rate limiting",
+                .description = "How often aggregated counts go to `rate_limit_records` (and at "
+                               "shutdown).",
+                .min = 100,
+                .max = 3600000,
+                .unit = "ms"},
     SettingSpec{.name = "RATE_LIMIT_MYSQL_ASYNC",
                 .default_value = "true",
                 .type = T::kBool,

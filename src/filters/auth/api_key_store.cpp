@@ -296,6 +296,8 @@ ApiKeyResult ApiKeyStore::lookup(std::string_view presented_key, SystemTime now)
   p.expires_at = record->expires_at;
   // A stable, non-secret handle for logs and per-key rate limits.
   p.key_id = record->key_hash.substr(0, 16);
+  p.rate_limit_per_minute = record->rate_limit_per_minute;
+  p.rate_limit_per_hour = record->rate_limit_per_hour;
   return ApiKeyResult::success(std::move(p), record);
 }
 

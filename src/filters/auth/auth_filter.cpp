@@ -31,7 +31,11 @@ Identity to_identity(const Principal& p) {
   Identity id;
   id.subject = p.subject;
   id.auth_method = std::string(auth_method_name(p.auth_method));
-  if (p.auth_method == AuthMethod::kApiKey) id.key_id = p.key_id;
+  if (p.auth_method == AuthMethod::kApiKey) {
+    id.key_id = p.key_id;
+    id.key_limit_per_minute = p.rate_limit_per_minute.value_or(0);
+    id.key_limit_per_hour = p.rate_limit_per_hour.value_or(0);
+  }
   id.tenant = p.tenant_id;
   id.roles = p.roles;
   id.permissions = p.permissions;

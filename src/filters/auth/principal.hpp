@@ -27,6 +27,10 @@ struct Principal {
   std::optional<SystemTime> expires_at;
   AuthMethod auth_method = AuthMethod::kJwt;
   std::string key_id;  // JWT kid of the verifying key; API key name or hash prefix
+  // The API key's own limits (api_keys.rate_limit_per_minute / _per_hour), enforced per key id
+  // by the rate limiter in addition to the route and rule-set limits.
+  std::optional<std::uint32_t> rate_limit_per_minute;
+  std::optional<std::uint32_t> rate_limit_per_hour;
 
   bool has_role(std::string_view role) const noexcept;
   bool has_scope(std::string_view scope) const noexcept;

@@ -16,7 +16,11 @@ RateLimitRequest RateLimitFilter::to_request(const RequestContext& ctx) {
   req.route = ctx.match.route;
   if (ctx.identity) {
     if (!ctx.identity->subject.empty()) req.subject = ctx.identity->subject;
-    if (!ctx.identity->key_id.empty()) req.api_key_id = ctx.identity->key_id;
+    if (!ctx.identity->key_id.empty()) {
+      req.api_key_id = ctx.identity->key_id;
+      req.api_key_per_minute = ctx.identity->key_limit_per_minute;
+      req.api_key_per_hour = ctx.identity->key_limit_per_hour;
+    }
   }
   req.client_ip = ctx.client_ip;
   return req;

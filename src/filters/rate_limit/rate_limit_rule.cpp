@@ -133,53 +133,93 @@ RateLimitRule default_rule(std::uint32_t per_minute) {
   return r;
 }
 
-std::vector<RateLimitRuleSpec> parse_rule_specs(const YAML::Node& list, std::string_view source) {
+RateLimitRule api_key_rule(std::uint32_t limit, std::uint32_t window_seconds) {
+  RateLimitRule r;
+  window_seconds = std::max<std::uint32_t>(window_seconds, 1);
+  r.window_type = window_type_name(window_seconds);
+  r.name = "api_key_per_" + r.window_type;
+  r.type = LimitType::kPerApiKey;
+  r.limit = std::max<std::uint32_t>(limit, 1);
+  r.window_seconds = window_seconds;
+  r.bucket.capacity = static_cast<double>(r.limit);
+  r.bucket.refill_per_second = static_cast<double>(r.limit) / window_seconds;
+  r.route_path = "api_key";
+  return r;
+}
+
+std::vector<RateLimitRuleSpec> parse_rule_specs(const YAML::Node& list, std::string_view source,
+                                                std::string_view list_name) {
   std::vector<RateLimitRuleSpec> out;
   if (!list || list.IsNull()) return out;
   if (!list.IsSequence()) {
-    throw std::invalid_argument(std::string(source) + ": rate_limit_rules must be a list");
+    throw std::invalid_argument(std::string(source) + ": " + std::string(list_name) +
+                                " must be a list");
   }
   for (std::size_t i = 0; i < list.size(); ++i) {
     const YAML::Node item = list[i];
-    const std::string where = std::string(source) + " rate_limit_rules[" + std::to_string(i) + "]";
+    std::string where =
+        std::string(source) + " " + std::string(list_name) + "[" + std::to_string(i) + "]";
+    if (item.Mark().line >= 0) where += " (line " + std::to_string(item.Mark().line + 1) + ")";
     if (!item.IsMap()) throw std::invalid_argument(where + ": must be a mapping");
     RateLimitRuleSpec spec;
-    try {
-      for (const auto& kv : item) {
-        const std::string key = kv.first.as<std::string>();
-        const YAML::Node& v = kv.second;
+    bool has_name = false, has_type = false, has_max = false;
+    for (const auto& kv : item) {
+      std::string key;
+      try {
+        key = kv.first.as<std::string>();
+      } catch (const YAML::Exception&) {
+        throw std::invalid_argument(where + ": field names must be strings");
+      }
+      const YAML::Node& v = kv.second;
+      // The expected form, named in the error when a value does not convert.
+      const char* expected = "a non-negative integer";
+      try {
         if (key == "rule_name" || key == "name") {
+          expected = "a string";
+          if (!v.IsScalar()) throw std::invalid_argument("rule_name: expected a string");
           spec.rule_name = v.as<std::string>();
+          has_name = true;
         } else if (key == "limit_type") {
-          const auto type = parse_limit_type(v.as<std::string>());
+          const auto type =
+              v.IsScalar() ? parse_limit_type(v.as<std::string>()) : std::optional<LimitType>();
           if (!type) {
             throw std::invalid_argument(
                 "limit_type: one of per_user, per_ip, per_api_key, per_endpoint, global");
           }
           spec.limit_type = *type;
+          has_type = true;
         } else if (key == "path_pattern") {
+          expected = "a string";
+          if (!v.IsNull() && !v.IsScalar()) {
+            throw std::invalid_argument("path_pattern: expected a string");
+          }
           spec.path_pattern = v.IsNull() ? std::string() : v.as<std::string>();
         } else if (key == "max_requests") {
           spec.max_requests = v.as<std::uint32_t>();
+          has_max = true;
         } else if (key == "window_seconds") {
           spec.window_seconds = v.as<std::uint32_t>();
         } else if (key == "burst") {
           if (!v.IsNull()) spec.burst = v.as<std::uint32_t>();
         } else if (key == "is_active" || key == "enabled") {
+          expected = "true or false";
           spec.is_active = v.as<bool>();
         } else {
           throw std::invalid_argument("unknown field '" + key + "'");
         }
+      } catch (const YAML::Exception&) {
+        throw std::invalid_argument(where + ": " + key + ": expected " + expected);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(where + ": " + e.what());
       }
-    } catch (const YAML::Exception& e) {
-      throw std::invalid_argument(where + ": " + e.msg);
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(where + ": " + e.what());
     }
+    if (!has_name) throw std::invalid_argument(where + ": rule_name: missing");
+    if (!has_type) throw std::invalid_argument(where + ": limit_type: missing");
+    if (!has_max) throw std::invalid_argument(where + ": max_requests: missing");
     if (auto error = validate_rule_spec(spec)) throw std::invalid_argument(where + ": " + *error);
     for (const auto& other : out) {
       if (other.rule_name == spec.rule_name) {
-        throw std::invalid_argument(where + ": duplicate rule_name '" + spec.rule_name + "'");
+        throw std::invalid_argument(where + ": rule_name: duplicate '" + spec.rule_name + "'");
       }
     }
     out.push_back(std::move(spec));

@@ -70,14 +70,19 @@ RateLimitRule compile_rule(const RateLimitRuleSpec& spec);
 // per caller, capacity = per_minute, refill per_minute / 60 per second. Named after the route.
 RateLimitRule route_rule(const RouteConfig& route, std::uint32_t per_minute);
 RateLimitRule default_rule(std::uint32_t per_minute);  // "default", when nothing else applies
+// The own limit of a verified API key: per key id, `limit` requests per `window_seconds` (60:
+// "api_key_per_minute", 3600: "api_key_per_hour", else "api_key_per_<n>s"), capacity `limit`.
+RateLimitRule api_key_rule(std::uint32_t limit, std::uint32_t window_seconds);
 
 // "second", "minute", "hour", "day", or "<n>s".
 std::string window_type_name(std::uint32_t window_seconds);
 
-// A `rate_limit_rules:` list from YAML (each item: rule_name, limit_type, path_pattern,
-// max_requests, window_seconds, burst, is_active). Throws std::invalid_argument naming
-// `source` and the item for malformed entries.
-std::vector<RateLimitRuleSpec> parse_rule_specs(const YAML::Node& list, std::string_view source);
+// A list of rules from YAML (each item: rule_name, limit_type and max_requests required;
+// path_pattern, window_seconds (default 60), burst, is_active optional). Throws
+// std::invalid_argument naming `source`, the item ("<list_name>[i] (line n)") and the field for
+// malformed, invalid or duplicate entries.
+std::vector<RateLimitRuleSpec> parse_rule_specs(const YAML::Node& list, std::string_view source,
+                                                std::string_view list_name = "rate_limit_rules");
 
 // The same fields as a JSON object (admin API bodies, rate_limit_rules rows), and back.
 // Throws std::invalid_argument naming the field for malformed or invalid input.

@@ -47,6 +47,30 @@ std::shared_ptr<const RuleTable> RateLimitService::rules() const {
   return rules_;
 }
 
+void RateLimitService::set_file_rules(std::vector<RateLimitRuleSpec> specs) {
+  std::lock_guard lock(sources_mutex_);
+  set_rules(RuleTable::build(merge_rule_specs(specs, table_specs_)));
+  file_specs_ = std::move(specs);
+}
+
+void RateLimitService::set_table_rules(std::vector<RateLimitRuleSpec> specs) {
+  std::lock_guard lock(sources_mutex_);
+  set_rules(RuleTable::build(merge_rule_specs(file_specs_, specs)));
+  table_specs_ = std::move(specs);
+}
+
+std::string RateLimitService::degraded_text() const {
+  switch (settings_.failure_mode) {
+    case FailureMode::kLocal:
+      return "redis unavailable, local fallback";
+    case FailureMode::kOpen:
+      return "redis unavailable, failing open";
+    case FailureMode::kClosed:
+      return "redis unavailable, failing closed";
+  }
+  return "redis unavailable";
+}
+
 void RateLimitService::report_degraded(bool degraded, std::string_view reason) {
   std::lock_guard lock(degraded_mutex_);
   const int before = degraded_workers_.load();

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "filters/rate_limit/local_bucket_store.hpp"
 #include "filters/rate_limit/rate_limit_settings.hpp"
@@ -46,6 +47,13 @@ class RateLimitService : public std::enable_shared_from_this<RateLimitService> {
   // decided keep the table they started with.
   void set_rules(std::shared_ptr<const RuleTable> table);
   std::shared_ptr<const RuleTable> rules() const;
+
+  // The two rule-set sources: the rules file (RATE_LIMIT_RULES_FILE) and the `rate_limit_rules`
+  // table. Each call replaces one source and publishes the merge of both (merge_rule_specs: a
+  // table row wins over a file rule of the same rule_name). Throws std::invalid_argument when
+  // the merged set does not build (too many rules); then nothing changes.
+  void set_file_rules(std::vector<RateLimitRuleSpec> specs);
+  void set_table_rules(std::vector<RateLimitRuleSpec> specs);
   // Changes with every set_rules(); workers reload their cached table when it moves.
   std::uint64_t rules_generation() const noexcept {
     return rules_generation_.load(std::memory_order_acquire);
@@ -66,6 +74,9 @@ class RateLimitService : public std::enable_shared_from_this<RateLimitService> {
   // to recover log the transition and move gatewayd_ratelimit_degraded.
   void report_degraded(bool degraded, std::string_view reason);
   bool degraded() const noexcept { return degraded_workers_.load() > 0; }
+  // What /ready says while degraded: "redis unavailable, local fallback" / "..., failing open" /
+  // "..., failing closed", after RATE_LIMIT_REDIS_FAILURE_MODE.
+  std::string degraded_text() const;
 
  private:
   static boost::asio::awaitable<void> maintain(std::shared_ptr<RateLimitService> self);
@@ -78,6 +89,9 @@ class RateLimitService : public std::enable_shared_from_this<RateLimitService> {
 
   mutable std::mutex rules_mutex_;
   std::shared_ptr<const RuleTable> rules_;
+  std::mutex sources_mutex_;  // serialises set_file_rules / set_table_rules
+  std::vector<RateLimitRuleSpec> file_specs_;
+  std::vector<RateLimitRuleSpec> table_specs_;
   std::atomic<std::uint64_t> rules_generation_{1};
 
   std::mutex degraded_mutex_;

@@ -72,6 +72,7 @@ RateLimitSettings rate_limit_settings_from(const Settings& settings) {
   if (max_buckets < 16) throw SettingsError("RATE_LIMIT_MAX_BUCKETS: must be at least 16");
   r.max_buckets = static_cast<std::size_t>(max_buckets);
   r.records_enabled = settings.get_bool("RATE_LIMIT_MYSQL_ENABLED");
+  r.records_flush_interval = settings.get_duration("RATE_LIMIT_RECORDS_FLUSH_INTERVAL_MS");
 
   for (const auto& text : settings.trusted_proxies) {
     auto cidr = Cidr::parse(text);

@@ -35,7 +35,7 @@ struct RateLimitSettings {
   bool ietf_headers = false;                       // RATE_LIMIT_HEADERS_IETF
   std::size_t max_buckets = 100'000;               // RATE_LIMIT_MAX_BUCKETS
   bool records_enabled = true;                     // RATE_LIMIT_MYSQL_ENABLED
-  std::chrono::milliseconds records_flush_interval{10'000};
+  std::chrono::milliseconds records_flush_interval{10'000};  // ..._RECORDS_FLUSH_INTERVAL_MS
   std::size_t max_record_entries = 100'000;  // aggregation map bound; a full map flushes early
   std::chrono::milliseconds sweep_interval{10'000};
   std::vector<Cidr> trusted_proxies;  // TRUSTED_PROXIES

@@ -94,6 +94,16 @@ std::shared_ptr<const RateLimitRule> RateLimiter::route_rule_for(const RouteConf
   return rule;
 }
 
+std::shared_ptr<const RateLimitRule> RateLimiter::key_rule_for(std::uint32_t limit,
+                                                               std::uint32_t window) {
+  const std::uint64_t id = std::uint64_t{window} << 32 | limit;
+  if (auto it = key_rules_.find(id); it != key_rules_.end()) return it->second;
+  if (key_rules_.size() >= kMaxCachedRouteRules) key_rules_.clear();
+  auto rule = std::make_shared<const RateLimitRule>(api_key_rule(limit, window));
+  key_rules_.emplace(id, rule);
+  return rule;
+}
+
 RateLimiter::Plan RateLimiter::plan(const RateLimitRequest& request) {
   Plan p;
   const auto generation = service_->rules_generation();
@@ -107,6 +117,16 @@ RateLimiter::Plan RateLimiter::plan(const RateLimitRequest& request) {
   if (request.route != nullptr && request.route->rate_limit) {
     p.owned.push_back(route_rule_for(*request.route));
     rules.push_back(p.owned.back().get());
+  }
+  if (request.api_key_id && !request.api_key_id->empty()) {
+    if (request.api_key_per_minute > 0) {
+      p.owned.push_back(key_rule_for(request.api_key_per_minute, 60));
+      rules.push_back(p.owned.back().get());
+    }
+    if (request.api_key_per_hour > 0) {
+      p.owned.push_back(key_rule_for(request.api_key_per_hour, 3600));
+      rules.push_back(p.owned.back().get());
+    }
   }
   std::vector<const RateLimitRule*> matched;
   if (!p.table->empty()) {

@@ -4,8 +4,9 @@
 // RateLimitService, and with RATE_LIMIT_BACKEND=redis the buckets live in Redis and are shared
 // by every replica.
 //
-// Rules applied to a request: the route's `rate_limit` (per caller), every active rule-set rule
-// whose path pattern matches, and, when neither applies, the RATE_LIMIT_PER_MINUTE default (per
+// Rules applied to a request: the route's `rate_limit` (per caller), the verified API key's own
+// `rate_limit_per_minute` / `rate_limit_per_hour` (per key), every active rule-set rule whose path
+// pattern matches, and, when none of these applies, the RATE_LIMIT_PER_MINUTE default (per
 // caller; not for routes of the "internal" service). The request passes only if every rule
 // allows it, and then it is counted once in each. A refused request is counted in none: the
 // local buckets and the Redis script decide all buckets of a request at once, all or nothing.
@@ -48,6 +49,10 @@ struct RateLimitRequest {
   // Verified identities only (see client_identity.hpp); unverified values must not be passed.
   std::optional<std::string_view> subject;
   std::optional<std::string_view> api_key_id;
+  // The verified key's own limits (0: none); they apply only together with api_key_id, as the
+  // "api_key_per_minute" / "api_key_per_hour" rules bucketed per key id.
+  std::uint32_t api_key_per_minute = 0;
+  std::uint32_t api_key_per_hour = 0;
   // The client address: pass it when the server has already resolved it with
   // resolve_client_ip(); otherwise leave it empty and the limiter resolves it from `peer` and
   // `x_forwarded_for` with TRUSTED_PROXIES.
@@ -85,7 +90,7 @@ class RateLimiter : public std::enable_shared_from_this<RateLimiter> {
   };
   struct Plan {
     std::shared_ptr<const RuleTable> table;  // keeps table rules alive
-    boost::container::small_vector<std::shared_ptr<const RateLimitRule>, 2> owned;
+    boost::container::small_vector<std::shared_ptr<const RateLimitRule>, 3> owned;
     boost::container::small_vector<PlannedRule, 4> rules;
   };
   struct DecisionCounters {
@@ -100,6 +105,7 @@ class RateLimiter : public std::enable_shared_from_this<RateLimiter> {
 
   Plan plan(const RateLimitRequest& request);
   std::shared_ptr<const RateLimitRule> route_rule_for(const RouteConfig& route);
+  std::shared_ptr<const RateLimitRule> key_rule_for(std::uint32_t limit, std::uint32_t window);
   RateLimitDecision decide_local(const Plan& plan, LocalBucketStore& store, DecisionSource source,
                                  std::uint32_t divide_by);
   RateLimitDecision failure_decision(const Plan& plan, const std::string& reason);
@@ -125,6 +131,7 @@ class RateLimiter : public std::enable_shared_from_this<RateLimiter> {
   std::uint64_t table_generation_ = 0;
   std::shared_ptr<const RateLimitRule> default_rule_;
   std::unordered_map<std::string, std::shared_ptr<const RateLimitRule>> route_rules_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<const RateLimitRule>> key_rules_;
   std::unordered_map<std::string, DecisionCounters> counters_;
 
   bool degraded_ = false;

@@ -1,8 +1,21 @@
 #include "filters/rate_limit/rule_table.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace gatewayd::ratelimit {
+
+std::vector<RateLimitRuleSpec> merge_rule_specs(const std::vector<RateLimitRuleSpec>& file,
+                                                const std::vector<RateLimitRuleSpec>& table) {
+  std::vector<RateLimitRuleSpec> out = table;
+  for (const auto& spec : file) {
+    const bool overridden = std::any_of(table.begin(), table.end(), [&](const auto& row) {
+      return row.rule_name == spec.rule_name;
+    });
+    if (!overridden) out.push_back(spec);
+  }
+  return out;
+}
 
 std::shared_ptr<const RuleTable> RuleTable::build(const std::vector<RateLimitRuleSpec>& specs) {
   auto table = std::make_shared<RuleTable>();

@@ -11,6 +11,12 @@
 
 namespace gatewayd::ratelimit {
 
+// The rule set of the two sources: every table row, then the file rules whose rule_name no
+// table row uses. The table wins on the same rule_name, also when its row is inactive (so a file
+// rule can be switched off from the admin API without editing the file).
+std::vector<RateLimitRuleSpec> merge_rule_specs(const std::vector<RateLimitRuleSpec>& file,
+                                                const std::vector<RateLimitRuleSpec>& table);
+
 class RuleTable {
  public:
   static constexpr std::size_t kMaxRules = 256;

@@ -70,6 +70,8 @@ TEST(ApiKeyStore, LoadsYamlFileAndLooksUpByHash) {
   EXPECT_EQ(p.auth_method, AuthMethod::kApiKey);
   EXPECT_EQ(p.key_id, hash_of(key).substr(0, 16));
   EXPECT_EQ(p.expires_at, at(1893456000));
+  EXPECT_EQ(p.rate_limit_per_minute, 600u);  // the key's own limit, for the rate limiter
+  EXPECT_FALSE(p.rate_limit_per_hour);
   ASSERT_TRUE(r.record());
   EXPECT_EQ(r.record()->name, "nightly reports");
   EXPECT_EQ(r.record()->rate_limit_per_minute, 600u);

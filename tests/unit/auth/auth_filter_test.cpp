@@ -84,6 +84,7 @@ class AuthFilterTest : public ::testing::Test {
     rec.roles = {"reader"};
     rec.permissions = {"orders:read"};
     rec.scopes = {"read"};
+    rec.rate_limit_per_minute = 120;
     runtime_->api_keys()->set_file_records({rec});
   }
 
@@ -263,6 +264,9 @@ TEST_F(AuthFilterTest, ApiKeyAuthenticates) {
   EXPECT_EQ(r.ctx.identity->subject, "report-bot");
   EXPECT_EQ(r.ctx.identity->auth_method, "api_key");
   EXPECT_FALSE(r.ctx.identity->key_id.empty());
+  // The key's own limit travels with the verified identity to the rate limiter.
+  EXPECT_EQ(r.ctx.identity->key_limit_per_minute, 120u);
+  EXPECT_EQ(r.ctx.identity->key_limit_per_hour, 0u);
   EXPECT_EQ(r.header("X-User-Id"), "report-bot");
   EXPECT_EQ(r.header("X-Auth-Method"), "api_key");
   EXPECT_EQ(r.header("X-Roles"), "reader");

@@ -183,6 +183,80 @@ TEST_F(LocalLimiterTest, ReloadedRulesApplyToLaterRequests) {
   EXPECT_FALSE(run(io_, limiter->check(req)).limited);
 }
 
+TEST_F(LocalLimiterTest, ApiKeyOwnLimitIsPerKeyOnTopOfTheOtherRules) {
+  auto s = local_settings();
+  s.default_per_minute = 1000;
+  auto sink = std::make_shared<test::CaptureSink>();
+  auto limiter = make(s, sink);
+  const auto open = route("GET /open", "/open", std::nullopt);
+  auto key_a = request(&open, "/open", "198.51.100.1");
+  key_a.subject = "owner";  // the key's owner: per-caller rules would use it
+  key_a.api_key_id = "aaaa";
+  key_a.api_key_per_minute = 3;
+  for (int i = 0; i < 3; ++i) {
+    const auto d = run(io_, limiter->check(key_a));
+    ASSERT_TRUE(d.allowed) << i;
+    EXPECT_EQ(d.rule, "api_key_per_minute");
+    EXPECT_EQ(d.limit, 3u);
+    EXPECT_EQ(d.window_seconds, 60u);
+  }
+  const auto refused = run(io_, limiter->check(key_a));
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_EQ(refused.rule, "api_key_per_minute");
+  EXPECT_EQ(refused.retry_after_seconds, 20u);
+
+  // Another key of the same owner, from the same address, has its own bucket.
+  auto key_b = key_a;
+  key_b.api_key_id = "bbbb";
+  EXPECT_TRUE(run(io_, limiter->check(key_b)).allowed);
+  // A limit without a verified key id chooses no key bucket: the default applies instead.
+  auto no_key = request(&open, "/open", "198.51.100.1");
+  no_key.api_key_per_minute = 3;
+  const auto d = run(io_, limiter->check(no_key));
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.rule, "default");
+
+  // With a route limit too, both apply: the route's per-caller bucket (the owner) is charged
+  // by every key of that owner.
+  const auto limited = route("GET /limited", "/limited", 2);
+  auto c = request(&limited, "/limited", "198.51.100.1");
+  c.subject = "someone";
+  c.api_key_id = "cccc";
+  c.api_key_per_minute = 10;
+  EXPECT_TRUE(run(io_, limiter->check(c)).allowed);
+  c.api_key_id = "dddd";
+  EXPECT_TRUE(run(io_, limiter->check(c)).allowed);
+  const auto by_route = run(io_, limiter->check(c));
+  EXPECT_FALSE(by_route.allowed);
+  EXPECT_EQ(by_route.rule, "GET /limited");
+  ASSERT_EQ(by_route.rules.size(), 2u);
+  EXPECT_TRUE(by_route.rules[1].allowed);  // the key's own bucket had room
+
+  // The hourly limit is its own bucket and rule.
+  auto hourly = request(&open, "/open", "198.51.100.9");
+  hourly.api_key_id = "eeee";
+  hourly.api_key_per_hour = 1;
+  const auto first = run(io_, limiter->check(hourly));
+  EXPECT_TRUE(first.allowed);
+  EXPECT_EQ(first.rule, "api_key_per_hour");
+  EXPECT_EQ(first.window_seconds, 3600u);
+  const auto second = run(io_, limiter->check(hourly));
+  EXPECT_FALSE(second.allowed);
+  EXPECT_EQ(second.retry_after_seconds, 3600u);
+
+  // Records: per key id, under the key rule's window.
+  service_->flush_records();
+  bool found = false;
+  for (const auto& row : sink->rows) {
+    if (row.identifier == "key:aaaa" && row.route_path == "api_key") {
+      found = true;
+      EXPECT_EQ(row.window_type, "minute");
+      EXPECT_EQ(row.request_count, 4u);  // three allowed and one refused
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST_F(LocalLimiterTest, DisabledStageLimitsNothing) {
   auto s = local_settings();
   s.enabled = false;
