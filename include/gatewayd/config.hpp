@@ -15,6 +15,7 @@
 namespace gatewayd {
 
 class Router;
+class CorsPolicy;  // config/cors_policy.hpp
 
 enum class MatchKind : std::uint8_t {
   kExact,     // the whole normalised path equals the pattern
@@ -105,6 +106,9 @@ struct RouteConfig {
   std::vector<std::string> required_roles;        // any-of
   std::vector<std::string> required_scopes;       // all-of
   std::vector<std::string> required_permissions;  // all-of
+  // `cors:` of the route: replaces the global CORS policy for this route's preflights and
+  // responses (a disabled one turns CORS off for the route). Null: the global policy applies.
+  std::shared_ptr<const CorsPolicy> cors;
 
   // Where it came from, for error messages: "config/routes.yaml routes[3]".
   std::string source;

@@ -4,6 +4,8 @@
 #include <array>
 #include <cctype>
 
+#include "config/cors_policy.hpp"
+
 namespace gatewayd::admin {
 namespace {
 
@@ -211,6 +213,7 @@ json route_to_json(const RouteConfig& r) {
                 {"on_connect_failure", r.retry.retry_on_connect_failure},
                 {"on_timeout", r.retry.retry_on_timeout}};
   j["forward_authorization"] = r.forward_authorization;
+  j["cors"] = r.cors ? r.cors->to_json() : json(nullptr);
   j["auth"] = {{"methods", r.auth_methods},
                {"roles", r.required_roles},
                {"scopes", r.required_scopes},

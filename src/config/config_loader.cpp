@@ -13,6 +13,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "config/cors_policy.hpp"
 #include "config/setting_value.hpp"
 #include "gatewayd/router.hpp"
 #include "routing/route_pattern.hpp"
@@ -263,6 +264,68 @@ void parse_retry(const Reader& rd, const YAML::Node& n, const std::string& entry
       });
 }
 
+// `cors:` of a route: `false` (CORS off for the route), `true` (the built-in defaults) or a
+// mapping with the fields of the global policy's JSON form; absent fields take the built-in
+// defaults (CorsOptions), not the global policy's values.
+std::shared_ptr<const CorsPolicy> parse_route_cors(const Reader& rd, const YAML::Node& n,
+                                                   const std::string& entry) {
+  if (n.IsNull()) return nullptr;
+  CorsOptions o;
+  if (n.IsScalar()) {
+    o.enabled = rd.boolean(n, entry, "cors");
+  } else {
+    for_each_field(rd, n, entry, "cors",
+                   {"enabled", "allowed_origins", "allowed_methods", "allowed_headers",
+                    "exposed_headers", "allow_credentials", "max_age", "max_age_seconds"},
+                   [&](const std::string& key, const std::string& field, const YAML::Node& v) {
+                     if (key == "enabled") {
+                       o.enabled = rd.boolean(v, entry, field);
+                     } else if (key == "allowed_origins") {
+                       o.allowed_origins = rd.string_list(v, entry, field);
+                     } else if (key == "allowed_methods") {
+                       o.allowed_methods = rd.string_list(v, entry, field);
+                     } else if (key == "allowed_headers") {
+                       o.allowed_headers = rd.string_list(v, entry, field);
+                     } else if (key == "exposed_headers") {
+                       o.exposed_headers = rd.string_list(v, entry, field);
+                     } else if (key == "allow_credentials") {
+                       o.allow_credentials = rd.boolean(v, entry, field);
+                     } else {
+                       o.max_age =
+                           std::chrono::seconds(rd.integer(v, entry, field, 0, kCorsMaxAgeLimit));
+                     }
+                   });
+  }
+  // The node of "allowed_origins[2]" for the line number, else the whole `cors:`.
+  const auto node_of = [&](std::string_view field) {
+    const auto bracket = field.find('[');
+    const std::string name(field.substr(0, bracket));
+    if (!n.IsMap() || !n[name]) return n;
+    const YAML::Node list = n[name];
+    if (bracket == std::string_view::npos || !list.IsSequence()) return list;
+    const auto index = std::stoul(std::string(field.substr(bracket + 1)));
+    return index < list.size() ? list[index] : list;
+  };
+  if (o.allow_credentials) {
+    // The global policy answers `*` with the request's origin when credentials are on; a route
+    // states its origins instead, so a credentialed route is never open to every site by
+    // accident.
+    for (std::size_t i = 0; i < o.allowed_origins.size(); ++i) {
+      if (o.allowed_origins[i] != "*") continue;
+      const std::string field = "allowed_origins[" + std::to_string(i) + "]";
+      rd.fail(node_of(field), entry, "cors." + field,
+              "'*' cannot be combined with allow_credentials: list the allowed origins");
+    }
+  }
+  auto result = CorsPolicy::create(std::move(o));
+  if (auto* errors = std::get_if<std::vector<admin::FieldError>>(&result)) {
+    const auto& first = errors->front();
+    const std::string field = first.field == "max_age_seconds" ? "max_age" : first.field;
+    rd.fail(node_of(field), entry, "cors." + field, first.message);
+  }
+  return std::make_shared<const CorsPolicy>(std::get<CorsPolicy>(std::move(result)));
+}
+
 bool valid_header_name(std::string_view name) {
   if (name.empty()) return false;
   for (char c : name) {
@@ -308,7 +371,8 @@ RouteConfig parse_route(const Reader& rd, const YAML::Node& n, std::size_t index
        "max_body_bytes",
        "retry",
        "forward_authorization",
-       "auth"},
+       "auth",
+       "cors"},
       [&](const std::string& key, const std::string& field, const YAML::Node& v) {
         if (key == "path") {
           r.path = rd.string(v, entry, field);
@@ -386,6 +450,8 @@ RouteConfig parse_route(const Reader& rd, const YAML::Node& n, std::size_t index
           parse_retry(rd, v, entry, r.retry);
         } else if (key == "forward_authorization") {
           r.forward_authorization = rd.boolean(v, entry, field);
+        } else if (key == "cors") {
+          r.cors = parse_route_cors(rd, v, entry);
         } else if (key == "auth") {
           for_each_field(rd, v, entry, field, {"methods", "roles", "scopes", "permissions"},
                          [&](const std::string& k, const std::string& f, const YAML::Node& a) {

@@ -42,13 +42,14 @@ std::vector<std::string_view> split_names(std::string_view list) {
 }
 
 LocalResponse refuse(std::string_view message, const char* what, std::string_view value,
-                     std::string_view request_id) {
+                     std::string_view request_id, std::string_view trace_id) {
   LocalResponse r;
   r.status = 403;
   const nlohmann::json details = {{what, value}};
   // The value comes from the client; dump() escapes it and replaces invalid UTF-8.
-  r.body = error_body(ErrorCode::kForbidden, message, request_id,
-                      details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  r.body =
+      error_body(ErrorCode::kForbidden, message, request_id,
+                 details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), trace_id);
   r.headers.emplace_back("Vary", kPreflightVary);
   return r;
 }
@@ -67,24 +68,30 @@ bool is_cors_preflight(const http::request_header<>& head) {
          !trim(head[kRequestMethod]).empty();
 }
 
+std::string_view preflight_method(const http::request_header<>& head) {
+  return trim(head[kRequestMethod]);
+}
+
 std::optional<LocalResponse> answer_preflight(const CorsPolicy& policy,
                                               const http::request_header<>& head,
-                                              std::string_view request_id) {
+                                              std::string_view request_id,
+                                              std::string_view trace_id) {
   if (!policy.enabled() || !is_cors_preflight(head)) return std::nullopt;
 
   const std::string_view origin = head[http::field::origin];
   const auto allow_origin = policy.allow_origin(origin);
-  if (!allow_origin) return refuse("CORS origin not allowed", "origin", origin, request_id);
+  if (!allow_origin)
+    return refuse("CORS origin not allowed", "origin", origin, request_id, trace_id);
 
   const std::string_view method = trim(head[kRequestMethod]);
   if (!policy.method_allowed(method)) {
-    return refuse("CORS method not allowed", "method", method, request_id);
+    return refuse("CORS method not allowed", "method", method, request_id, trace_id);
   }
   const std::string_view requested_headers = head[kRequestHeaders];
   const auto names = split_names(requested_headers);
   for (const auto name : names) {
     if (!policy.header_allowed(name)) {
-      return refuse("CORS request header not allowed", "header", name, request_id);
+      return refuse("CORS request header not allowed", "header", name, request_id, trace_id);
     }
   }
 
@@ -134,7 +141,11 @@ CorsFilter::CorsFilter(std::shared_ptr<const CorsPolicyHolder> holder)
 boost::asio::awaitable<Verdict> CorsFilter::on_request(RequestContext& ctx) {
   std::string_view origin;
   if (ctx.head != nullptr) origin = (*ctx.head)[http::field::origin];
-  append_cors_headers(*holder_->get(), origin, ctx.response_headers);
+  if (ctx.match.route != nullptr && ctx.match.route->cors) {
+    append_cors_headers(*ctx.match.route->cors, origin, ctx.response_headers);
+  } else {
+    append_cors_headers(*holder_->get(), origin, ctx.response_headers);
+  }
   co_return Continue{};
 }
 

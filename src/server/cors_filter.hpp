@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "config/cors_policy.hpp"
 #include "gatewayd/filter.hpp"
-#include "server/cors_policy.hpp"
 
 namespace gatewayd {
 
@@ -21,15 +21,18 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 // OPTIONS carrying Origin and Access-Control-Request-Method (Fetch, "CORS-preflight request").
 bool is_cors_preflight(const boost::beast::http::request_header<>& head);
+// The Access-Control-Request-Method of a preflight, trimmed.
+std::string_view preflight_method(const boost::beast::http::request_header<>& head);
 
 // nullopt when the policy is disabled or `head` is no preflight (the request goes on as usual).
 // Otherwise 204 with the Access-Control-Allow-* headers, or 403 FORBIDDEN (the JSON error body
 // of every local reply, with `request_id`) naming the origin, method or header refused. Both
 // carry Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers. The 204 has
-// an empty body, as HTTP requires.
+// an empty body, as HTTP requires; the 403's body names `trace_id` when given.
 std::optional<LocalResponse> answer_preflight(const CorsPolicy& policy,
                                               const boost::beast::http::request_header<>& head,
-                                              std::string_view request_id = {});
+                                              std::string_view request_id = {},
+                                              std::string_view trace_id = {});
 
 // The headers of an actual (non-preflight) response to a request whose Origin is `origin`
 // (empty when it had none), appended to `out`. Nothing when the policy is disabled. Otherwise
@@ -39,7 +42,8 @@ std::optional<LocalResponse> answer_preflight(const CorsPolicy& policy,
 // (when any).
 void append_cors_headers(const CorsPolicy& policy, std::string_view origin, HeaderList& out);
 
-// The middleware stage. One per worker; all share one holder.
+// The middleware stage. One per worker; all share one holder. A route with its own policy
+// (RouteConfig::cors) uses that one instead of the holder's.
 class CorsFilter final : public Filter {
  public:
   explicit CorsFilter(std::shared_ptr<const CorsPolicyHolder> holder);

@@ -314,14 +314,38 @@ asio::awaitable<bool> Session::handle_request() {
     co_return down.keep_alive;
   }
 
-  // CORS preflights are answered before routing: the route need not list OPTIONS, and the
-  // browser sends no credentials with them, so auth must not see them either.
-  if (const auto& cors = worker_.state().cors; cors && ctx.method == "OPTIONS") {
-    if (auto answer = answer_preflight(*cors->get(), req, ctx.request_id)) {
-      if (!parser_->is_done()) down.keep_alive = false;
-      co_await write_local(ctx, down, std::move(*answer));
-      complete(ctx, down);
-      co_return down.keep_alive;
+  // CORS preflights are answered before the filters: the route need not list OPTIONS, and the
+  // browser sends no credentials with them, so auth must not see them either. The policy is
+  // that of the route the actual request would take (path + Access-Control-Request-Method)
+  // when it has its own, else the global one.
+  if (ctx.method == "OPTIONS" && is_cors_preflight(req)) {
+    std::shared_ptr<const CorsPolicy> global;
+    const CorsPolicy* policy = nullptr;
+    if (ctx.config && ctx.config->router) {
+      std::string host;
+      host_without_port(req[http::field::host], host);
+      std::string requested(preflight_method(req));
+      for (auto& c : requested) {
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+      }
+      auto match = ctx.config->router->match(host, ctx.target.path, requested);
+      if (match.status == MatchStatus::kMatched && match.route->cors) {
+        policy = match.route->cors.get();
+        ctx.match = match;  // the access log and metrics name the route
+      }
+    }
+    if (policy == nullptr && worker_.state().cors) {
+      global = worker_.state().cors->get();
+      policy = global.get();
+    }
+    if (policy != nullptr) {
+      if (auto answer = answer_preflight(*policy, req, ctx.request_id, ctx.trace_id)) {
+        if (!parser_->is_done()) down.keep_alive = false;
+        co_await write_local(ctx, down, std::move(*answer));
+        complete(ctx, down);
+        co_return down.keep_alive;
+      }
+      ctx.match = {};
     }
   }
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "config/cors_policy.hpp"
 #include "gatewayd/router.hpp"
 #include "support/temp_dir.hpp"
 
@@ -375,6 +376,82 @@ TEST(ConfigLoader, RouteErrorsNameFileEntryAndField) {
   for (const auto& c : cases) {
     const std::string e = error_of(c.yaml);
     for (const auto& part : c.parts) EXPECT_THAT(e, HasSubstr(part)) << c.yaml;
+  }
+}
+
+TEST(ConfigLoader, RouteCorsPolicy) {
+  const auto config = parse(R"(routes:
+  - path: /a
+    service: project-service
+    cors:
+      allowed_origins: ["https://app.example.com", "https://*.Example.org:8443"]
+      allowed_methods: [GET, PUT]
+      allowed_headers: [Authorization]
+      allow_credentials: true
+      max_age: 120
+  - path: /b
+    service: project-service
+    cors: false
+  - path: /c
+    service: project-service
+    cors:
+      allowed_origins: ["*"]
+  - path: /d
+    service: project-service
+)");
+  ASSERT_EQ(config->routes.size(), 4u);
+  const auto& a = config->routes[0].cors;
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->enabled());
+  EXPECT_EQ(a->allow_origin("https://app.example.com"), "https://app.example.com");
+  EXPECT_EQ(a->allow_origin("https://x.example.org:8443"), "https://x.example.org:8443");
+  EXPECT_FALSE(a->allow_origin("https://x.example.org"));
+  EXPECT_FALSE(a->allow_origin("https://evil.test"));
+  EXPECT_TRUE(a->method_allowed("put"));
+  EXPECT_FALSE(a->method_allowed("DELETE"));
+  EXPECT_TRUE(a->options().allow_credentials);
+  EXPECT_EQ(a->options().max_age, std::chrono::seconds(120));
+  // Exposed headers were not given: the defaults, rate-limit headers included.
+  EXPECT_THAT(a->exposed_value(), HasSubstr("X-RateLimit-Remaining"));
+  EXPECT_THAT(a->exposed_value(), HasSubstr("Retry-After"));
+  ASSERT_TRUE(config->routes[1].cors);
+  EXPECT_FALSE(config->routes[1].cors->enabled());
+  ASSERT_TRUE(config->routes[2].cors);
+  EXPECT_EQ(config->routes[2].cors->allow_origin("https://any.test"), "*");
+  EXPECT_FALSE(config->routes[3].cors) << "no cors: the global policy applies";
+}
+
+TEST(ConfigLoader, RouteCorsErrorsNameFileEntryAndField) {
+  struct Case {
+    std::string cors;
+    std::vector<std::string> parts;
+  };
+  const std::vector<Case> cases{
+      {"    cors:\n      allowed_origins: [\"https://a.test\", \"*\"]\n      "
+       "allow_credentials: true\n",
+       {"routes.yaml:5", "routes[0] path=/x", "cors.allowed_origins[1]",
+        "cannot be combined with allow_credentials"}},
+      {"    cors:\n      allowed_origins:\n        - https://a.test\n        - "
+       "https://a.test/path\n",
+       {"routes.yaml:7", "routes[0] path=/x", "cors.allowed_origins[1]", "is not an origin"}},
+      {"    cors:\n      allowed_origins: [\"https://*.*.test\"]\n",
+       {"cors.allowed_origins[0]", "is not an origin"}},
+      {"    cors:\n      allowed_methods: [\"GET POST\"]\n",
+       {"cors.allowed_methods[0]", "not a method name"}},
+      {"    cors:\n      exposed_headers: [\"*\"]\n      allow_credentials: true\n      "
+       "allowed_origins: [\"https://a.test\"]\n",
+       {"cors.exposed_headers[0]", "credentialed"}},
+      {"    cors:\n      max_age: 90000\n", {"cors.max_age", "out of range"}},
+      {"    cors:\n      allowed_origin: [\"https://a.test\"]\n",
+       {"cors.allowed_origin", "unknown field", "did you mean 'allowed_origins'"}},
+      {"    cors:\n      allow_credentials: sometimes\n",
+       {"cors.allow_credentials", "expected true or false"}},
+      {"    cors: maybe\n", {"routes[0] path=/x", "cors", "expected true or false"}},
+  };
+  for (const auto& c : cases) {
+    const std::string yaml = "routes:\n  - path: /x\n    service: project-service\n" + c.cors;
+    const std::string err = error_of(yaml);
+    for (const auto& part : c.parts) EXPECT_THAT(err, HasSubstr(part)) << yaml;
   }
 }
 

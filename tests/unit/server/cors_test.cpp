@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "config/cors_policy.hpp"
 #include "server/cors_filter.hpp"
-#include "server/cors_policy.hpp"
 
 namespace gatewayd {
 namespace {
@@ -330,6 +330,36 @@ TEST(CorsFilter, DisabledPolicyAddsNothing) {
   ctx.head = &head;
   run(filter, ctx);
   EXPECT_TRUE(ctx.response_headers.empty());
+}
+
+TEST(CorsFilter, ARoutesOwnPolicyReplacesTheGlobalOne) {
+  CorsFilter filter(std::make_shared<CorsPolicyHolder>(with_origins({"https://global.test"})));
+  RouteConfig route;
+  route.cors = std::make_shared<const CorsPolicy>(with_origins({"https://*.route.test"}, true));
+  http::request_header<> head;
+  RequestContext ctx;
+  ctx.head = &head;
+  ctx.match.status = MatchStatus::kMatched;
+  ctx.match.route = &route;
+
+  head.set(http::field::origin, "https://a.route.test");
+  run(filter, ctx);
+  EXPECT_EQ(header(ctx.response_headers, "Access-Control-Allow-Origin"), "https://a.route.test");
+  EXPECT_EQ(header(ctx.response_headers, "Access-Control-Allow-Credentials"), "true");
+
+  // The global policy's origin is not the route's.
+  ctx.response_headers.clear();
+  head.set(http::field::origin, "https://global.test");
+  run(filter, ctx);
+  EXPECT_EQ(header(ctx.response_headers, "Access-Control-Allow-Origin"), "<absent>");
+  EXPECT_EQ(header(ctx.response_headers, "Vary"), "Origin");
+
+  // A route without a policy of its own gets the global one.
+  RouteConfig plain;
+  ctx.match.route = &plain;
+  ctx.response_headers.clear();
+  run(filter, ctx);
+  EXPECT_EQ(header(ctx.response_headers, "Access-Control-Allow-Origin"), "https://global.test");
 }
 
 TEST(CorsFilter, SeesPolicyReplacedAtRunTime) {

@@ -1,11 +1,9 @@
-#include "server/cors_policy.hpp"
+#include "config/cors_policy.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <utility>
-
-#include "server/header_rules.hpp"
 
 namespace gatewayd {
 
@@ -89,9 +87,16 @@ bool contains_star(const std::vector<std::string>& items) {
   return std::find(items.begin(), items.end(), "*") != items.end();
 }
 
+bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           const auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; };
+           return fold(x) == fold(y);
+         });
+}
+
 bool contains_ci(const std::vector<std::string>& items, std::string_view value) {
   return std::any_of(items.begin(), items.end(),
-                     [&](const std::string& item) { return iequals(item, value); });
+                     [&](const std::string& item) { return iequals_ascii(item, value); });
 }
 
 // Checks a list of method or field names; `what` names the kind in the message.

@@ -9,6 +9,11 @@
 // itself) and `null` (sandboxed documents and file: pages). With credentials, `*` reflects the
 // request's origin (the standard forbids `*` there) but never `null`: a credentialed `null`
 // is open to any sandboxed page, so it takes an explicit `null` entry.
+//
+// The global policy comes from the settings and the admin API; a route may carry its own
+// (routes.yaml `cors:`, built by the config loader into RouteConfig::cors), which replaces the
+// global one for that route's preflights and responses. In routes.yaml `*` together with
+// allow_credentials is refused rather than reflected.
 #include <chrono>
 #include <cstdint>
 #include <memory>
