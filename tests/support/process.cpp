@@ -168,6 +168,15 @@ Process Process::spawn(const ProcessOptions& options) {
     if (!wd.empty() && ::chdir(wd.c_str()) != 0) {
       child_exit_with_errno(status_pipe[1]);
     }
+    // Nothing but 0-2 crosses exec. Asio opens sockets without close-on-exec, so a child would
+    // otherwise keep a copy of the test's listening sockets: a fake server "stopped" by the test
+    // would still accept connections (into a backlog nobody reads) and could not listen again.
+    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+      const long max_fd = ::sysconf(_SC_OPEN_MAX);
+      for (int fd = 3; fd < (max_fd > 0 && max_fd < 65536 ? max_fd : 65536); ++fd) {
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+      }
+    }
     ::execve(program.c_str(), argv.data(), envp.data());
     child_exit_with_errno(status_pipe[1]);
   }
