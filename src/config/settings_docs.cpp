@@ -244,11 +244,25 @@ routes:
       roles: [admin]            # any of
       scopes: [projects:read]   # all of
       permissions: [read]       # all of
+    cors:                       # this route's CORS policy instead of the global one
+      allowed_origins: ["https://app.example.com", "https://*.example.com"]
+      allowed_methods: [GET, POST]
+      allowed_headers: [Authorization, Content-Type]
+      exposed_headers: [X-Request-Id, X-RateLimit-Remaining]
+      allow_credentials: true   # never together with a "*" origin
+      max_age: 600              # seconds (alias: max_age_seconds)
 ```
 
 Unknown fields are errors, so a typo never passes silently. Errors name the file, the line,
 the entry and the field, for example
 `config/routes.yaml:14: routes[2] path=/x: service: unknown service 'projets'`.
+
+`cors:` takes the fields of the global policy (`GET /admin/cors`), plus `enabled`; fields left
+out take the built-in defaults of the `CORS_*` settings (every origin, the rate-limit headers
+exposed, no credentials), not the global policy's current values. `cors: false` turns CORS off
+for the route, `cors: true` gives it the defaults. A route's policy answers the preflights
+whose path and `Access-Control-Request-Method` select that route, and sets the CORS headers of
+its responses; routes without `cors:` use the global policy.
 
 ### Path patterns
 
