@@ -2,7 +2,9 @@
 # Compares gatewayd with NGINX and HAProxy as reverse proxies, and the upstream hit directly,
 # on this machine in one run. Each proxy runs one worker pinned alone on CPU 1; wrk and the
 # upstream (an NGINX answering fixed bodies) share CPU 0. Rounds are interleaved and medians
-# reported. Reports, never asserts.
+# reported. Further gatewayd processes of the same binary measure what a feature costs against
+# the plain route: RS256 auth, local and Redis rate limiting, request history in MariaDB.
+# Reports, never asserts.
 #
 # Usage: bench/run.sh [--duration SECONDS] [--rounds N] [--out FILE]
 set -euo pipefail
@@ -21,161 +23,94 @@ done
 
 bash scripts/setup-deps.sh all
 bash scripts/build.sh release gatewayd >/dev/null
+source bench/lib.sh
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+bench_prepare
 
-work=$(mktemp -d /tmp/gatewayd-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-UP=18080 NGX=18081 HAP=18082 GWD=18083
-cpu_load=0 cpu_proxy=1
-if [[ $(nproc) -lt 2 ]]; then cpu_proxy=0; fi
-
-mkdir -p "$work/www" "$work/nginx-up" "$work/nginx-proxy" "$work/gw/config" "$work/gw/logs"
-head -c 1048576 /dev/zero | tr '\0' 'x' > "$work/www/1m"
-printf 'hello, world\n' > "$work/www/small"
-# NGINX workers run as an unprivileged user: the served files must be readable by it.
-chmod -R a+rX "$work"
-
-cat > "$work/nginx-up/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx-up/nginx.pid;
-error_log $work/nginx-up/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx-up;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$UP reuseport backlog=4096;
-    root $work/www;
-    location = /post { client_max_body_size 1m; return 200 "ok\n"; }
-    location / { }
-  }
-}
-CONF
-
-cat > "$work/nginx-proxy/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx-proxy/nginx.pid;
-error_log $work/nginx-proxy/error.log warn;
-events { worker_connections 16384; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx-proxy;
-  proxy_temp_path $work/nginx-proxy;
-  keepalive_requests 1000000;
-  upstream up { server 127.0.0.1:$UP; keepalive 256; }
-  server {
-    listen 127.0.0.1:$NGX backlog=4096;
-    location / {
-      proxy_pass http://up;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      client_max_body_size 1m;
-    }
-  }
-}
-CONF
-
-cat > "$work/haproxy.cfg" <<CONF
-global
-  nbthread 1
-  maxconn 8000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:$HAP
-  default_backend be
-backend be
-  server up 127.0.0.1:$UP maxconn 1000
-CONF
-
-cat > "$work/gw/config/routes.yaml" <<CONF
-routes:
-  - path: /**
-    service: up
-    methods: [GET, POST]
-    auth_required: false
-  - path: /jwt/**
-    service: up
-    methods: [GET]
-    auth_required: true
-    strip_prefix: true
-CONF
-cat > "$work/gw/config/services.yaml" <<CONF
-services:
-  up:
-    instances:
-      - url: http://127.0.0.1:$UP
-CONF
-
-# An HS256 token for the protected route, minted with the standard library only.
-jwt_secret=bench-hs256-secret-0123456789abcdef0123456789
-jwt=$(/usr/bin/python3 - "$jwt_secret" <<'PY'
-import base64, hashlib, hmac, json, sys, time
+# Tokens for the protected route, minted with python's standard library and openssl only.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/rs.key" 2>/dev/null
+openssl pkey -in "$work/rs.key" -pubout -out "$work/rs.pub"
+mint() {
+  /usr/bin/python3 - "$@" <<'PY'
+import base64, hashlib, hmac, json, subprocess, sys, time
+alg, key = sys.argv[1], sys.argv[2]
 b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+head = b64(json.dumps({"alg": alg, "typ": "JWT"}).encode())
 body = b64(json.dumps({"sub": "bench", "exp": int(time.time()) + 86400}).encode())
-sig = b64(hmac.new(sys.argv[1].encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
-print(f"{head}.{body}.{sig}")
+msg = f"{head}.{body}".encode()
+if alg == "HS256":
+    sig = hmac.new(key.encode(), msg, hashlib.sha256).digest()
+else:
+    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=msg,
+                         capture_output=True, check=True).stdout
+print(f"{head}.{body}.{b64(sig)}")
 PY
-)
-cat > "$work/jwt.lua" <<LUA
-wrk.headers["Authorization"] = "Bearer $jwt"
-LUA
-
+}
+printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$(mint HS256 "$bench_hs_secret")" > "$work/hs256.lua"
+printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$(mint RS256 "$work/rs.key")" > "$work/rs256.lua"
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = string.rep("x", 16384)
 wrk.headers["Content-Type"] = "application/octet-stream"
 LUA
 
-taskset -c $cpu_load nginx -c "$work/nginx-up/nginx.conf" -g 'daemon off;' & pids+=($!)
-taskset -c $cpu_proxy nginx -c "$work/nginx-proxy/nginx.conf" -g 'daemon off;' & pids+=($!)
-taskset -c $cpu_proxy haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>&1 & pids+=($!)
-(cd "$work/gw" && exec env PORT=$GWD HOST=127.0.0.1 WORKERS=1 ADMIN_PORT=18084 ACCESS_LOG_ENABLED=false \
-   LOG_LEVEL=warning LOG_DIRECTORY="$work/gw/logs" DATA_DIRECTORY="$work/gw/data" \
-   MYSQL_ENABLED=false RATE_LIMIT_ENABLED=false CONFIG_WATCH=false REQUEST_LOG_SAMPLE_RATE=0 \
-   JWT_SECRET_KEY="$jwt_secret" JWT_ALGORITHM=HS256 \
-   taskset -c $cpu_proxy "$OLDPWD/build/release/gatewayd" --config-dir "$work/gw/config") & pids+=($!)
-gw_pid=$!
-
-for port in $UP $NGX $HAP $GWD; do
-  for _ in $(seq 100); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/small" 2>/dev/null && break
-    sleep 0.1
-  done
+# Redis and MariaDB for the limiter and request-history configurations, on the load CPU.
+REDIS=18090 MARIADB=18091
+taskset -c $cpu_load redis-server --port $REDIS --bind 127.0.0.1 --save '' --appendonly no \
+  --dir "$work" >/dev/null & bench_pids+=($!)
+mkdir -p "$work/db"
+as_root=(); [[ $(id -u) -eq 0 ]] && as_root=(--user=root)
+mariadb-install-db --no-defaults --datadir="$work/db" --auth-root-authentication-method=normal \
+  --skip-test-db "${as_root[@]}" >/dev/null 2>&1
+taskset -c $cpu_load mariadbd --no-defaults --datadir="$work/db" --socket="$work/db.sock" \
+  --port=$MARIADB --bind-address=127.0.0.1 --skip-name-resolve --skip-log-bin \
+  --performance-schema=OFF --innodb-flush-log-at-trx-commit=2 --innodb-buffer-pool-size=128M \
+  --log-error="$work/db.err" "${as_root[@]}" & bench_pids+=($!)
+for _ in $(seq 300); do
+  mariadb --no-defaults --socket="$work/db.sock" --user=root -e 'SELECT 1' >/dev/null 2>&1 && break
+  sleep 0.1
 done
+mariadb --no-defaults --socket="$work/db.sock" --user=root -e "
+  CREATE USER 'bench'@'%' IDENTIFIED BY 'bench'; GRANT ALL ON *.* TO 'bench'@'%';
+  CREATE DATABASE gatewayd CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
+mysql_env=(MYSQL_ENABLED=true MYSQL_HOST=127.0.0.1 MYSQL_PORT=$MARIADB MYSQL_USER=bench
+           MYSQL_PASSWORD=bench MYSQL_DATABASE=gatewayd)
+env "${mysql_env[@]}" LOG_DIRECTORY="$work/initdb" DATA_DIRECTORY="$work/initdb" \
+  build/release/gatewayd --config-dir "$work/gw/config" --init-db >/dev/null
 
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-gw_idle_rss=$(rss_kib "$gw_pid")
+bench_start_upstream
+bench_start_peers
+bench_start_gatewayd gatewayd $GWD
+bench_start_gatewayd gw-rs256 18085 JWT_SECRET_KEY= JWT_PUBLIC_KEY_PATH="$work/rs.pub" JWT_ALGORITHM=RS256
+bench_start_gatewayd gw-limit-local 18086 RATE_LIMIT_ENABLED=true RATE_LIMIT_BACKEND=local
+bench_start_gatewayd gw-limit-redis 18087 RATE_LIMIT_ENABLED=true RATE_LIMIT_BACKEND=redis \
+  REDIS_ENABLED=true REDIS_HOST=127.0.0.1 REDIS_PORT=$REDIS
+bench_start_gatewayd gw-mysql-log 18088 "${mysql_env[@]}" REQUEST_LOG_SAMPLE_RATE=1
+gw_idle_rss=$(bench_rss_kib "${gw_pids[gatewayd]}")
 
-declare -A targets=([upstream]=$UP [nginx]=$NGX [haproxy]=$HAP [gatewayd]=$GWD)
-# name|path|connections|kind; "jwt" runs against gatewayd only (an HS256-protected route, to
-# compare with small-c64 on the same process).
-scenarios=("small-c64|/small|64|" "small-c256|/small|256|" "1MiB-c16|/1m|16|" "post16k-c64|/post|64|post"
-           "small-c64-hs256|/jwt/small|64|jwt")
+declare -A ports=([upstream]=$UP [nginx]=$NGX [haproxy]=$HAP [gatewayd]=$GWD [gw-rs256]=18085
+                  [gw-limit-local]=18086 [gw-limit-redis]=18087 [gw-mysql-log]=18088)
+# name|path|connections|script|targets. The feature cells compare with small-c64 on gatewayd.
+scenarios=(
+  "small-c64|/small|64||upstream nginx haproxy gatewayd"
+  "small-c256|/small|256||upstream nginx haproxy gatewayd"
+  "1MiB-c16|/1m|16||upstream nginx haproxy gatewayd"
+  "post16k-c64|/post|64|post|upstream nginx haproxy gatewayd"
+  "small-c64-hs256|/jwt/small|64|hs256|gatewayd"
+  "small-c64-rs256|/jwt/small|64|rs256|gw-rs256"
+  "small-c64-limit-local|/limited/small|64||gw-limit-local"
+  "small-c64-limit-redis|/limited/small|64||gw-limit-redis"
+  "small-c64-mysql-log|/small|64||gw-mysql-log"
+)
 results="$work/results.tsv"
 : > "$results"
 for round in $(seq "$rounds"); do
   for sc in "${scenarios[@]}"; do
-    IFS='|' read -r name path conns kind <<<"$sc"
-    for target in upstream nginx haproxy gatewayd; do
-      [[ $kind == jwt && $target != gatewayd ]] && continue
-      port=${targets[$target]}
+    IFS='|' read -r name path conns script cell_targets <<<"$sc"
+    for target in $cell_targets; do
       args=(-t1 -c"$conns" -d"${duration}s" --latency)
-      [[ $kind == post ]] && args+=(-s "$work/post.lua")
-      [[ $kind == jwt ]] && args+=(-s "$work/jwt.lua")
-      outp=$(taskset -c $cpu_load wrk "${args[@]}" "http://127.0.0.1:$port$path" 2>&1)
+      [[ -n $script ]] && args+=(-s "$work/$script.lua")
+      outp=$(taskset -c $cpu_load wrk "${args[@]}" "http://127.0.0.1:${ports[$target]}$path" 2>&1)
       rps=$(awk '/Requests\/sec/ {print $2}' <<<"$outp")
       tput=$(awk '/Transfer\/sec/ {v=$2; if (v ~ /GB/) {sub("GB","",v); v*=1024} else if (v ~ /MB/) {sub("MB","",v)} else if (v ~ /KB/) {sub("KB","",v); v/=1024} else {v=0}; print v}' <<<"$outp")
       p99=$(awk '$1=="99%" {v=$2; if (v ~ /us/) {sub("us","",v); v/=1000} else if (v ~ /ms/) {sub("ms","",v)} else if (v ~ /s/) {sub("s","",v); v*=1000}; print v}' <<<"$outp")
@@ -185,27 +120,31 @@ for round in $(seq "$rounds"); do
     done
   done
 done
-gw_after_rss=$(rss_kib "$gw_pid")
+gw_after_rss=$(bench_rss_kib "${gw_pids[gatewayd]}")
+logged=$(mariadb --no-defaults --socket="$work/db.sock" --user=root -N -e \
+  'SELECT COUNT(*) FROM gatewayd.gateway_logs' 2>/dev/null || echo "?")
 
-/usr/bin/python3 - "$results" "$gw_idle_rss" "$gw_after_rss" "$duration" "$rounds" <<'PY' | tee "${out:-/dev/null}"
+/usr/bin/python3 - "$results" "$gw_idle_rss" "$gw_after_rss" "$duration" "$rounds" "$logged" <<'PY' | tee "${out:-/dev/null}"
 import statistics, sys, collections
-path, idle, after, duration, rounds = sys.argv[1:6]
+path, idle, after, duration, rounds, logged = sys.argv[1:7]
 rows = collections.defaultdict(list)
 for line in open(path):
     r, sc, tgt, rps, tput, p99, err = (line.rstrip("\n").split("\t") + [""])[:7]
     rows[(sc, tgt)].append((float(rps), float(tput), float(p99)))
-scen = []
-for sc, _ in rows:
-    if sc not in scen: scen.append(sc)
-print(f"| scenario | target | req/s (median) | MiB/s | p99 ms |")
-print(f"|---|---|---:|---:|---:|")
-for sc in scen:
-    for tgt in ["upstream", "nginx", "haproxy", "gatewayd"]:
-        v = rows.get((sc, tgt))
-        if not v: continue
-        med = lambda i: statistics.median(x[i] for x in v)
-        print(f"| {sc} | {tgt} | {med(0):,.0f} | {med(1):,.1f} | {med(2):.2f} |")
+order = []
+for key in rows:
+    if key not in order: order.append(key)
+med = lambda key, i: statistics.median(x[i] for x in rows[key])
+base = ("small-c64", "gatewayd")
+print("| scenario | target | req/s (median) | MiB/s | p99 ms | vs gatewayd small-c64 |")
+print("|---|---|---:|---:|---:|---:|")
+for key in order:
+    sc, tgt = key
+    ratio = ""
+    if sc.startswith("small-c64-") and base in rows:
+        ratio = f"{med(key, 0) / med(base, 0):.2f}x"
+    print(f"| {sc} | {tgt} | {med(key, 0):,.0f} | {med(key, 1):,.1f} | {med(key, 2):.2f} | {ratio} |")
 print()
 print(f"gatewayd resident memory: {int(idle)/1024:.1f} MiB idle, {int(after)/1024:.1f} MiB after the run "
-      f"({rounds} rounds of {duration} s per cell)")
+      f"({rounds} rounds of {duration} s per cell); gateway_logs rows written by gw-mysql-log: {logged}")
 PY
