@@ -28,7 +28,8 @@ PersistenceOptions persistence_options_from(const Settings& settings) {
   o.queue_capacity = static_cast<std::size_t>(settings.get_int("MYSQL_QUEUE_CAPACITY"));
   o.spool_path = std::filesystem::path(settings.data_directory) / "records.spool";
   o.spool_max_bytes = static_cast<std::uint64_t>(settings.get_int("SPOOL_MAX_BYTES"));
-  o.node_id = settings.get("CLUSTER_NODE_ID");
+  // The resolved id (CLUSTER_NODE_ID, else the host name), as /health and the logs show it.
+  o.node_id = settings.node_id;
   o.request_sample_rate = settings.get_double("REQUEST_LOG_SAMPLE_RATE");
   return o;
 }
