@@ -11,6 +11,7 @@
 #include "admin/admin_api.hpp"
 #include "admin/admin_loaders.hpp"
 #include "admin/admin_server.hpp"
+#include "admin/route_json.hpp"
 #include "admin/route_merge.hpp"
 #include "app/config_watcher.hpp"
 #include "config/config_loader.hpp"
@@ -233,7 +234,7 @@ void App::start_tracing() {
   tracing::ExporterOptions options;
   options.endpoint = settings_.get("OTEL_EXPORTER_OTLP_ENDPOINT");
   options.resource.service_name = settings_.get("OTEL_SERVICE_NAME");
-  options.resource.service_instance_id = settings_.get("CLUSTER_NODE_ID");
+  options.resource.service_instance_id = settings_.node_id;  // host name when unset
   options.resource.attributes.push_back({"deployment.environment", settings_.environment});
   spans_ = std::make_unique<tracing::SpanExporter>(std::move(options));
   state_.sampler = tracing::Sampler(settings_.get_double("TRACING_SAMPLE_RATIO"));
@@ -242,8 +243,48 @@ void App::start_tracing() {
                       settings_.get("OTEL_EXPORTER_OTLP_ENDPOINT"), state_.sampler.ratio());
 }
 
+namespace {
+
+// Two route lists are the same when their admin API views are: that covers every field a row
+// of the `routes` table can set.
+bool same_routes(const std::vector<RouteConfig>& a, const std::vector<RouteConfig>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (admin::route_to_json(a[i]) != admin::route_to_json(b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void App::adopt_table_routes(std::vector<RouteConfig> table_routes) {
+  std::lock_guard serial(publish_mutex_);
+  if (!file_config_ || same_routes(table_routes, api_routes_)) return;
+  auto previous = std::move(api_routes_);
+  api_routes_ = std::move(table_routes);
+  try {
+    auto config = merge_with_api_routes(*file_config_, false);
+    publish_locked(config);
+    reload_ok_->inc();
+    logging::app().info("routes table changed: {} routes in total, {} from the table",
+                        config->routes.size(), api_routes_.size());
+  } catch (const std::exception& ex) {
+    api_routes_ = std::move(previous);
+    reload_failed_->inc();
+    logging::app().error("routes table change rejected, previous routes keep serving: {}",
+                         ex.what());
+  }
+}
+
 void App::refresh_database_state() {
   if (!mysql_) return;
+  // Routes another replica changed through its admin API arrive here within one period.
+  if (auto routes = admin::load_api_routes(*mysql_, ConfigDefaults::from_settings(settings_));
+      routes.ok()) {
+    adopt_table_routes(std::move(routes.value.items));
+  } else {
+    logging::app().warn("routes table not read: {}", routes.error->describe());
+  }
   if (auto keys = admin::load_api_keys(*mysql_); keys.ok()) {
     for (const auto& p : keys.value.problems) logging::app().warn("api_keys table: {}", p);
     if (auth_) auth_->set_database_api_keys(std::move(keys.value.items));
@@ -458,6 +499,9 @@ void App::finish_shutdown_when_drained() {
       logging::app().warn("grace period over: closing {} connection(s)", state_.connections.load());
     }
     for (auto& w : workers_) w->force_stop();
+    // Redis connections on the worker loops would keep them running: end them there.
+    for (auto& limiter : limiters_) asio::post(limiter->executor(), [limiter] { limiter->stop(); });
+    if (auth_) auth_->stop_redis_clients();
     watcher_.reset();
     signals_.cancel();
     shutdown_requested_.set_value();

@@ -77,6 +77,9 @@ class App {
   void start_rate_limiting();
   void start_database_refresh();
   void refresh_database_state();
+  // Publishes the `routes` table's rows when they differ from the ones serving (lenient merge,
+  // like a reload); keeps the previous routes when the merge fails.
+  void adopt_table_routes(std::vector<RouteConfig> table_routes);
   // Publishes `api_routes` merged with the last valid file config (admin route changes).
   std::string publish_api_routes(std::vector<RouteConfig> api_routes);
   // The file config merged with the API routes, checked against the auth settings. Throws

@@ -9,6 +9,7 @@
 
 #include "support/gateway_process.hpp"
 #include "support/http_client.hpp"
+#include "support/redis_server.hpp"
 
 namespace gatewayd::test {
 namespace {
@@ -113,7 +114,8 @@ TEST(Lifecycle, SigtermDrainsInFlightRequests) {
   std::atomic<int> ok{0};
   std::vector<std::thread> clients;
   std::vector<std::unique_ptr<HttpConnection>> conns;
-  for (int i = 0; i < kInFlight; ++i) conns.push_back(std::make_unique<HttpConnection>(gateway.port()));
+  for (int i = 0; i < kInFlight; ++i)
+    conns.push_back(std::make_unique<HttpConnection>(gateway.port()));
   for (int i = 0; i < kInFlight; ++i) {
     clients.emplace_back([&, i] {
       HttpRequestSpec spec;
@@ -141,6 +143,50 @@ TEST(Lifecycle, SigtermDrainsInFlightRequests) {
   EXPECT_TRUE(status->success()) << status->describe();
 }
 
+// Redis connections live on the worker loops; a SIGTERM must end them there, or the loops never
+// run out of work and the process never exits. Both with Redis up and with Redis gone (the
+// connections then sit in their reconnect back-off).
+TEST(Lifecycle, SigtermEndsRedisConnectionsOfLimiterAndTokenStore) {
+  for (const bool redis_down : {false, true}) {
+    SCOPED_TRACE(redis_down ? "redis down at shutdown" : "redis up at shutdown");
+    DemoUpstream upstream("demo");
+    RedisServer redis;
+    const std::string routes_yaml =
+        "routes:\n  - path: /demo/**\n    service: demo\n    auth_required: false\n"
+        "    strip_prefix: true\n    methods: [GET]\n    rate_limit: 100000\n";
+    GatewayProcess gateway({routes_yaml,
+                            services_for(upstream),
+                            {{"RATE_LIMIT_ENABLED", "true"},
+                             {"RATE_LIMIT_BACKEND", "redis"},
+                             {"REDIS_ENABLED", "true"},
+                             {"REDIS_HOST", redis.host()},
+                             {"REDIS_PORT", std::to_string(redis.port())},
+                             {"JWT_SECRET_KEY", "lifecycle-secret-0123456789abcdef0123456789"},
+                             {"AUTH_TOKEN_CLIENT_SECRET", "lifecycle-client-secret"}},
+                            2,
+                            true});
+    for (int i = 0; i < 4; ++i) {  // both workers' limiters decide in Redis
+      const auto res = http_get(gateway.port(), "/demo/hello");
+      ASSERT_EQ(res.status, 200u) << res.body;
+      EXPECT_FALSE(res.header("X-RateLimit-Limit").empty());
+    }
+    HttpRequestSpec token;
+    token.method = "POST";
+    token.target = "/auth/token";
+    token.headers = {{"Authorization", "Bearer lifecycle-client-secret"},
+                     {"Content-Type", "application/json"}};
+    token.body = R"({"sub":"user-1"})";
+    const auto issued = http_request(gateway.port(), token);  // the token store uses Redis
+    ASSERT_EQ(issued.status, 200u) << issued.body;
+    if (redis_down) redis.stop();
+
+    ASSERT_TRUE(gateway.process().signal(SIGTERM));
+    const auto status = gateway.process().wait_for(std::chrono::seconds(20));
+    ASSERT_TRUE(status.has_value()) << "gatewayd did not exit after SIGTERM";
+    EXPECT_TRUE(status->success()) << status->describe();
+  }
+}
+
 TEST(Lifecycle, CliUsageAndCheckConfig) {
   std::string out;
   auto st = run_command({gatewayd_binary(), "--bogus"}, std::chrono::seconds(10), &out);
@@ -161,7 +207,8 @@ TEST(Lifecycle, CliUsageAndCheckConfig) {
   EXPECT_NE(out.find("no-such-service"), std::string::npos) << out;
 
   dir.write_file("config/routes.yaml", routes(1));
-  dir.write_file("config/services.yaml", "services:\n  demo:\n    instances:\n      - url: http://127.0.0.1:1\n");
+  dir.write_file("config/services.yaml",
+                 "services:\n  demo:\n    instances:\n      - url: http://127.0.0.1:1\n");
   st = run_command({gatewayd_binary(), "--check-config", "--config-dir", (dir / "config").string()},
                    std::chrono::seconds(10), &out);
   EXPECT_EQ(st.code, 0) << out;

@@ -599,6 +599,42 @@ TEST_F(PersistenceTest, DatabaseCrashUnderLoadLosesAndDuplicatesNothing) {
   EXPECT_TRUE(exit.success()) << exit.describe();
 }
 
+// Replicas share the `routes` table: a route created through one gateway's admin API is served
+// by another within one database refresh period, and its deletion reaches it the same way.
+TEST_F(PersistenceTest, RouteChangedOnOneReplicaReachesTheOther) {
+  create_schema();
+  DemoUpstream upstream("demo");
+  auto options = gateway_options(upstream, 1);
+  options.env["API_KEY_CACHE_TTL_SECONDS"] = "1";
+  GatewayProcess first(options);
+  GatewayProcess second(options);
+  ASSERT_EQ(http_get(second.port(), "/shared/hello").status, 404u);
+
+  HttpRequestSpec create;
+  create.method = "POST";
+  create.target = "/admin/routes";
+  create.headers = {{"Authorization", std::string("Bearer ") + GatewayProcess::kAdminToken},
+                    {"Content-Type", "application/json"}};
+  create.body = R"({"name":"shared","path":"/shared/**","service":"demo","methods":["GET"],)"
+                R"("auth_required":false,"strip_prefix":true})";
+  const auto created = http_request(first.admin_port(), create);
+  ASSERT_EQ(created.status, 201u) << created.body;
+  EXPECT_EQ(http_get(first.port(), "/shared/hello").status, 200u);
+  EXPECT_TRUE(eventually([&] { return http_get(second.port(), "/shared/hello").status == 200u; },
+                         30s, 100ms))
+      << second.output();
+
+  HttpRequestSpec remove;
+  remove.method = "DELETE";
+  remove.target = "/admin/routes/shared";
+  remove.headers = {{"Authorization", std::string("Bearer ") + GatewayProcess::kAdminToken}};
+  const auto removed = http_request(first.admin_port(), remove);
+  ASSERT_LT(removed.status, 300u) << removed.body;
+  EXPECT_TRUE(eventually([&] { return http_get(second.port(), "/shared/hello").status == 404u; },
+                         30s, 100ms))
+      << second.output();
+}
+
 TEST_F(PersistenceTest, InitDbIsIdempotent) {
   for (int run = 0; run < 2; ++run) {
     std::string out;

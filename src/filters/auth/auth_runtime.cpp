@@ -1,5 +1,6 @@
 #include "filters/auth/auth_runtime.hpp"
 
+#include <boost/asio/post.hpp>
 #include <filesystem>
 #include <stdexcept>
 
@@ -153,10 +154,17 @@ std::unique_ptr<Filter> AuthRuntime::make_filter(boost::asio::any_io_executor ex
   return std::make_unique<AuthFilter>(filter_shared_, std::move(ex));
 }
 
+void AuthRuntime::stop_redis_clients() const {
+  for (const auto& client : redis_clients_) {
+    boost::asio::post(client->executor(), [client] { client->stop(); });
+  }
+}
+
 std::shared_ptr<RefreshTokenStore> AuthRuntime::store_for(boost::asio::any_io_executor ex) const {
   if (!redis_enabled_) return memory_store_;
   std::shared_ptr<RedisClient> client =
       options_.redis_client ? options_.redis_client(ex) : RedisClient::create(ex, redis_options_);
+  if (!options_.redis_client) redis_clients_.push_back(client);
   return std::make_shared<RedisRefreshTokenStore>(std::move(client));
 }
 

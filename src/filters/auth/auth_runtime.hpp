@@ -84,6 +84,9 @@ class AuthRuntime {
   // requests parked on a refetch; call it before the worker io_contexts are destroyed.
   void start();
   void stop();
+  // Closes the token stores' Redis connections, each on its own worker loop. Call while the
+  // loops still run (an open connection keeps its loop alive, so workers could not finish).
+  void stop_redis_clients() const;
 
   // Not ready while JWKS is configured but no key set was ever fetched.
   AuthReadiness readiness() const;
@@ -108,6 +111,8 @@ class AuthRuntime {
   std::shared_ptr<RefreshTokenStore> store_for(boost::asio::any_io_executor ex) const;
 
   AuthRuntimeOptions options_;
+  // The clients store_for() made, one per worker (created at start-up, before the loops run).
+  mutable std::vector<std::shared_ptr<RedisClient>> redis_clients_;
   std::shared_ptr<ApiKeyStore> api_keys_;
   std::shared_ptr<JwksCache> jwks_;
   std::shared_ptr<const JwtAuthenticator> jwt_;

@@ -76,8 +76,10 @@ class RateLimiter : public std::enable_shared_from_this<RateLimiter> {
   // returns, so the views in it need not outlive the call. Never throws on the data path.
   boost::asio::awaitable<RateLimitDecision> check(const RateLimitRequest& request);
 
-  // Stops the Redis client if the limiter created it.
+  // Stops the Redis client if the limiter created it. Call on executor(): while the worker
+  // loop runs, an open Redis connection keeps it alive, so shutdown posts this there.
   void stop();
+  const boost::asio::any_io_executor& executor() const noexcept { return ex_; }
 
   bool degraded() const noexcept { return degraded_; }
   const std::shared_ptr<RateLimitService>& service() const noexcept { return service_; }
