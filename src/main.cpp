@@ -10,6 +10,8 @@
 #include "gatewayd/settings.hpp"
 #include "persistence/persistence_settings.hpp"
 #include "persistence/schema.hpp"
+#include "server/tls_context.hpp"
+#include "server/upstream_tls.hpp"
 
 #ifndef GATEWAYD_VERSION
 #define GATEWAYD_VERSION "0.1.0"
@@ -63,6 +65,14 @@ int main(int argc, char** argv) {
         for (const auto& p : problems) std::cerr << "  " << p << "\n";
         return 1;
       }
+      // The listener's certificate and key, and the upstreams' TLS files, must be usable.
+      if (const auto problem = tls::check_listener_files(settings); !problem.empty()) {
+        std::cerr << "gatewayd: configuration invalid: " << problem << "\n";
+        return 1;
+      }
+      std::vector<std::string> tls_warnings;
+      UpstreamTls::build(settings, *config, &tls_warnings);
+      for (const auto& w : tls_warnings) std::cerr << "gatewayd: warning: " << w << "\n";
       // The rate-limit rules file is part of the configuration, whether or not limiting is on.
       const auto rules = ratelimit::load_rule_file(settings);
       const auto active = std::count_if(rules.begin(), rules.end(),

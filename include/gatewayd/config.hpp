@@ -136,9 +136,24 @@ struct InstanceConfig {
   std::string id;  // "host:port"
 };
 
+// TLS towards a service's https:// instances (services.yaml `tls_*` fields). Empty strings take
+// the global UPSTREAM_* settings; verification is on unless the service turns it off.
+struct UpstreamTlsConfig {
+  bool verify = true;       // tls_verify: false skips certificate and host name checks
+  std::string ca_file;      // tls_ca_file: PEM bundle trusted for this service
+  std::string cert_file;    // tls_cert_file: client certificate (mTLS)
+  std::string key_file;     // tls_key_file: its key
+  std::string server_name;  // tls_server_name: SNI and verified name instead of the URL host
+  bool configured() const noexcept {
+    return !verify || !ca_file.empty() || !cert_file.empty() || !key_file.empty() ||
+           !server_name.empty();
+  }
+};
+
 struct ServiceConfig {
   std::string name;
   std::vector<InstanceConfig> instances;
+  UpstreamTlsConfig tls;
   LbStrategy lb = LbStrategy::kRoundRobin;
   HealthCheckConfig health_check;
   CircuitBreakerPolicy circuit_breaker;

@@ -28,15 +28,16 @@ struct Settings {
   std::string deployment_mode = "single";
 
   // Downstream protection
-  std::size_t max_header_bytes = 16 * 1024;             // 431 past this
-  std::size_t max_uri_length = 8 * 1024;                // 414 past this
-  std::size_t max_headers = 100;                        // 431 past this many fields
-  std::uint64_t max_body_bytes = 10 * 1024 * 1024;      // 413 unless the route says otherwise
-  std::chrono::milliseconds header_timeout{10'000};     // 408 when the head is this slow
-  std::chrono::milliseconds keepalive_timeout{60'000};  // idle keep-alive connections close
-  std::chrono::milliseconds body_timeout{60'000};       // per read of a request body
-  std::size_t max_connections = 10'000;                 // per process
-  std::vector<std::string> trusted_proxies;             // CIDRs whose X-Forwarded-For is kept
+  std::size_t max_header_bytes = 16 * 1024;                 // 431 past this
+  std::size_t max_uri_length = 8 * 1024;                    // 414 past this
+  std::size_t max_headers = 100;                            // 431 past this many fields
+  std::uint64_t max_body_bytes = 10 * 1024 * 1024;          // 413 unless the route says otherwise
+  std::chrono::milliseconds header_timeout{10'000};         // 408 when the head is this slow
+  std::chrono::milliseconds keepalive_timeout{60'000};      // idle keep-alive connections close
+  std::chrono::milliseconds body_timeout{60'000};           // per read of a request body
+  std::size_t max_connections = 10'000;                     // per process
+  std::vector<std::string> trusted_proxies;                 // CIDRs whose X-Forwarded-For is kept
+  std::chrono::milliseconds tls_handshake_timeout{10'000};  // TLS listener only
 
   // Upstream connection pools
   std::size_t upstream_max_idle = 64;  // idle keep-alive connections per endpoint per worker

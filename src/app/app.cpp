@@ -32,6 +32,8 @@
 #include "persistence/persistence_service.hpp"
 #include "persistence/persistence_settings.hpp"
 #include "server/cors_filter.hpp"
+#include "server/tls_context.hpp"
+#include "server/upstream_tls.hpp"
 #include "upstream/circuit_observer.hpp"
 #include "upstream/default_circuit_observer.hpp"
 #include "upstream/endpoint_registry.hpp"
@@ -97,7 +99,7 @@ Snapshot App::build_snapshot(const std::shared_ptr<const Config>& config) {
       }
     }
   }
-  return Snapshot{config, upstream::ServiceTable::build(*endpoints_, services)};
+  return Snapshot{config, upstream::ServiceTable::build(*endpoints_, services), upstream_tls_};
 }
 
 void App::publish_locked(std::shared_ptr<const Config> config) {
@@ -143,8 +145,11 @@ std::string App::reload(std::string_view trigger, bool refresh_database) {
       }
     }
     auto config = merge_with_api_routes(*file_config, false);
+    // TLS files of the services (and UPSTREAM_*) are re-read: an unusable one rejects the reload.
+    auto upstream_tls = build_upstream_tls(*config);
     // The rules file belongs to the same reload: invalid rules reject it as a whole.
     if (rate_limit_) rate_limit_->set_file_rules(ratelimit::load_rule_file(settings_));
+    upstream_tls_ = std::move(upstream_tls);
     if (discovery_) discovery_->set_services(config->services);
     file_config_ = std::move(file_config);
     publish_locked(config);
@@ -175,6 +180,34 @@ std::string App::publish_api_routes(std::vector<RouteConfig> api_routes) {
     api_routes_ = std::move(previous);
     reload_failed_->inc();
     return ex.what();
+  }
+}
+
+std::shared_ptr<const UpstreamTls> App::build_upstream_tls(const Config& config) {
+  std::vector<std::string> warnings;
+  auto built = UpstreamTls::build(settings_, config, &warnings);
+  for (const auto& w : warnings) logging::app().warn("{}", w);
+  return built;
+}
+
+void App::reload_listener_tls() {
+  if (!tls::listener_enabled(settings_)) return;
+  static metrics::Counter& ok = metrics::Registry::global().counter(
+      "gatewayd_tls_reloads_total", "Listener certificate reloads by result",
+      {{"result", "success"}});
+  static metrics::Counter& failed = metrics::Registry::global().counter(
+      "gatewayd_tls_reloads_total", "Listener certificate reloads by result",
+      {{"result", "failure"}});
+  try {
+    auto context = tls::make_server_context(tls::server_options_from(settings_));
+    const auto described = tls::describe_certificate(*context);
+    for (auto& w : workers_) w->publish_tls_context(context);
+    ok.inc();
+    logging::app().info("TLS certificate reloaded: {}", described);
+  } catch (const std::exception& ex) {
+    failed.inc();
+    logging::app().error("TLS certificate reload rejected, the previous one keeps serving: {}",
+                         ex.what());
   }
 }
 
@@ -345,13 +378,33 @@ void App::start_workers() {
   if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
   state_.workers_expected = count;
   const auto address = asio::ip::make_address(settings_.host);
+  // An unusable certificate or key stops the start-up here, naming the setting and the file.
+  std::shared_ptr<asio::ssl::context> tls_context;
+  if (tls::listener_enabled(settings_)) {
+    tls_context = tls::make_server_context(tls::server_options_from(settings_));
+    logging::app().info("TLS on the public listener (TLS {}+, client certificates {}): {}",
+                        settings_.get("TLS_MIN_VERSION"), settings_.get("TLS_CLIENT_VERIFY"),
+                        tls::describe_certificate(*tls_context));
+  }
   std::uint16_t port = settings_.port;
+  auto redirect_port = static_cast<std::uint16_t>(settings_.get_int("HTTP_REDIRECT_PORT"));
   for (unsigned i = 0; i < count; ++i) {
     auto worker = std::make_unique<Worker>(i, state_, snapshot_);
     // With PORT=0 the first worker picks the port and the others share it.
     worker->listen({address, port});
     port = worker->bound_port();
+    if (tls_context) {
+      worker->set_tls_context(tls_context);
+      if (redirect_port != 0) {
+        worker->listen_redirect({address, redirect_port}, port);
+        redirect_port = worker->redirect_port();
+      }
+    }
     workers_.push_back(std::move(worker));
+  }
+  if (redirect_port != 0 && tls_context) {
+    logging::app().info("HTTP redirect listener on {}:{} (308 to https port {})", settings_.host,
+                        redirect_port, port);
   }
   metrics::Registry::global().gauge_callback(
       "gatewayd_upstream_pool_idle_connections", "Idle keep-alive connections to upstreams", {},
@@ -473,6 +526,7 @@ void App::watch_signals() {
     if (ec) return;
     if (signal_number == SIGHUP) {
       reload("SIGHUP");
+      reload_listener_tls();
       watch_signals();
       return;
     }
@@ -568,6 +622,7 @@ int App::run() {
   start_discovery();
   {
     std::lock_guard serial(publish_mutex_);
+    upstream_tls_ = build_upstream_tls(*config_);
     snapshot_ = build_snapshot(config_);
     live_services_ = snapshot_.services;
     health_->update(snapshot_.services->all());

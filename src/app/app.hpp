@@ -99,6 +99,11 @@ class App {
   // Rebuilds the snapshot of the current config after a discovery change.
   void republish();
   Snapshot build_snapshot(const std::shared_ptr<const Config>& config);
+  // Client TLS contexts for the config's https:// services; throws when a file is unusable.
+  std::shared_ptr<const UpstreamTls> build_upstream_tls(const Config& config);
+  // SIGHUP: re-reads TLS_CERT_FILE/TLS_KEY_FILE (and the client CA); new handshakes use the new
+  // context, open connections keep theirs. A bad file keeps the previous context.
+  void reload_listener_tls();
 
   Settings settings_;
   ServerState state_;
@@ -126,7 +131,8 @@ class App {
   std::mutex publish_mutex_;  // one reload or republish at a time
   mutable std::mutex config_mutex_;
   std::shared_ptr<const Config> config_;
-  Snapshot snapshot_;                          // guarded by publish_mutex_
+  Snapshot snapshot_;                                // guarded by publish_mutex_
+  std::shared_ptr<const UpstreamTls> upstream_tls_;  // guarded by publish_mutex_
   std::shared_ptr<const Config> file_config_;  // last valid routes/services files; publish_mutex_
   std::vector<RouteConfig> api_routes_;  // active routes of the `routes` table; publish_mutex_
   std::optional<MySqlOptions> mysql_;    // set when MYSQL_ENABLED

@@ -29,6 +29,8 @@
 #include "observability/span_exporter.hpp"
 #include "persistence/persistence_settings.hpp"
 #include "persistence/schema.hpp"
+#include "server/tls_context.hpp"
+#include "server/upstream_tls.hpp"
 
 namespace gatewayd::verify {
 namespace {
@@ -457,6 +459,29 @@ CheckResult check_tracing(const Settings& settings) {
   return ok("tracing", where + " reachable");
 }
 
+CheckResult check_listener_tls(const Settings& settings) {
+  if (!tls::listener_enabled(settings)) return skip("tls listener", "TLS_CERT_FILE not set");
+  try {
+    auto context = tls::make_server_context(tls::server_options_from(settings));
+    return ok("tls listener", tls::describe_certificate(*context));
+  } catch (const std::exception& e) {
+    return fail("tls listener", e.what(), "fix TLS_CERT_FILE / TLS_KEY_FILE / TLS_CLIENT_CA_FILE");
+  }
+}
+
+CheckResult check_upstream_tls(const Settings& settings, const Config* config) {
+  if (config == nullptr) return skip("upstream tls", "no valid configuration");
+  try {
+    std::vector<std::string> warnings;
+    UpstreamTls::build(settings, *config, &warnings);
+    std::string detail = "client contexts built";
+    for (const auto& w : warnings) detail += "; WARNING " + w;
+    return ok("upstream tls", detail);
+  } catch (const std::exception& e) {
+    return fail("upstream tls", e.what(), "fix UPSTREAM_* or the services' tls_* files");
+  }
+}
+
 // A check that throws (a malformed setting, typically) is a failed row, not an aborted run.
 template <class F>
 void collect(std::vector<CheckResult>& out, std::string name, F&& check) {
@@ -488,6 +513,8 @@ std::vector<CheckResult> run_checks(const Settings& settings) {
   std::shared_ptr<const Config> config;
   out.push_back(check_config(settings, config));
   out.push_back(check_auth(settings, config.get()));
+  out.push_back(check_listener_tls(settings));
+  out.push_back(check_upstream_tls(settings, config.get()));
   out.push_back(check_writable("log directory", settings.log_directory, "LOG_DIRECTORY"));
   out.push_back(check_writable("data directory", settings.data_directory, "DATA_DIRECTORY"));
   collect(out, "mysql", [&] { return check_mysql(settings); });

@@ -643,6 +643,8 @@ InstanceConfig parse_instance(const Reader& rd, const YAML::Node& n, const std::
   return inst;
 }
 
+bool valid_host_pattern(std::string_view h);
+
 ServiceConfig parse_service(const Reader& rd, const std::string& name, const YAML::Node& n,
                             const ConfigDefaults& d) {
   const std::string entry = "services." + name;
@@ -658,7 +660,8 @@ ServiceConfig parse_service(const Reader& rd, const std::string& name, const YAM
   for_each_field(
       rd, n, entry, "",
       {"instances", "load_balancer", "lb_strategy", "health_check", "circuit_breaker",
-       "outlier_detection", "retry_budget"},
+       "outlier_detection", "retry_budget", "tls_verify", "tls_ca_file", "tls_cert_file",
+       "tls_key_file", "tls_server_name"},
       [&](const std::string& key, const std::string& field, const YAML::Node& v) {
         if (key == "instances") {
           if (v.IsNull()) return;
@@ -689,8 +692,24 @@ ServiceConfig parse_service(const Reader& rd, const std::string& name, const YAM
           parse_outlier(rd, v, entry, field, s.outlier);
         } else if (key == "retry_budget") {
           parse_retry_budget(rd, v, entry, s.retry_budget);
+        } else if (key == "tls_verify") {
+          s.tls.verify = rd.boolean(v, entry, field);
+        } else if (key == "tls_ca_file") {
+          s.tls.ca_file = rd.string(v, entry, field);
+        } else if (key == "tls_cert_file") {
+          s.tls.cert_file = rd.string(v, entry, field);
+        } else if (key == "tls_key_file") {
+          s.tls.key_file = rd.string(v, entry, field);
+        } else if (key == "tls_server_name") {
+          s.tls.server_name = to_lower(rd.string(v, entry, field));
+          if (!valid_host_pattern(s.tls.server_name) || s.tls.server_name.front() == '*') {
+            rd.fail(v, entry, field, "expected a host name");
+          }
         }
       });
+  if (s.tls.cert_file.empty() != s.tls.key_file.empty()) {
+    rd.fail(n, entry, "tls_cert_file", "tls_cert_file and tls_key_file go together");
+  }
   return s;
 }
 

@@ -149,6 +149,7 @@ void fill_typed(Settings& s) {
   s.header_timeout = s.get_duration("HEADER_TIMEOUT_MS");
   s.keepalive_timeout = s.get_duration("KEEPALIVE_TIMEOUT_MS");
   s.body_timeout = s.get_duration("BODY_TIMEOUT_MS");
+  s.tls_handshake_timeout = s.get_duration("TLS_HANDSHAKE_TIMEOUT_MS");
   s.max_connections = u("MAX_CONNECTIONS");
   s.trusted_proxies = s.get_list("TRUSTED_PROXIES");
 
@@ -182,6 +183,22 @@ void fill_typed(Settings& s) {
 void cross_check(const Settings& s) {
   if (s.get("TLS_CERT_FILE").empty() != s.get("TLS_KEY_FILE").empty()) {
     throw SettingsError("TLS_CERT_FILE and TLS_KEY_FILE must be set together");
+  }
+  const bool tls = !s.get("TLS_CERT_FILE").empty();
+  if (s.get("TLS_CLIENT_VERIFY") != "none") {
+    if (!tls) throw SettingsError("TLS_CLIENT_VERIFY needs TLS_CERT_FILE and TLS_KEY_FILE");
+    if (s.get("TLS_CLIENT_CA_FILE").empty()) {
+      throw SettingsError("TLS_CLIENT_VERIFY=" + s.get("TLS_CLIENT_VERIFY") +
+                          " needs TLS_CLIENT_CA_FILE");
+    }
+  }
+  if (const auto redirect = s.get_int("HTTP_REDIRECT_PORT"); redirect != 0) {
+    if (!tls) throw SettingsError("HTTP_REDIRECT_PORT needs TLS_CERT_FILE and TLS_KEY_FILE");
+    if (redirect == s.port) throw SettingsError("HTTP_REDIRECT_PORT must differ from PORT");
+  }
+  if (s.get("UPSTREAM_CLIENT_CERT_FILE").empty() != s.get("UPSTREAM_CLIENT_KEY_FILE").empty()) {
+    throw SettingsError(
+        "UPSTREAM_CLIENT_CERT_FILE and UPSTREAM_CLIENT_KEY_FILE must be set together");
   }
   if (s.get_bool("REDIS_CLUSTER_ENABLED") && s.get_list("REDIS_CLUSTER_NODES").empty()) {
     throw SettingsError("REDIS_CLUSTER_ENABLED=true needs REDIS_CLUSTER_NODES");

@@ -123,8 +123,7 @@ std::string env_profile_text(const std::string& env) {
            "# No cross-origin access until origins are listed explicitly.\n"
            "ALLOWED_ORIGINS=\n"
            "\n"
-           "TLS_MIN_VERSION=1.2\n"
-           "UPSTREAM_TLS_VERIFY=true\n";
+           "TLS_MIN_VERSION=1.2\n";
   }
   std::string title = env == "default"
                           ? std::string("gatewayd settings (.env)")

@@ -1026,53 +1026,67 @@ constexpr std::array kSettings{
                 .default_value = "",
                 .type = T::kString,
                 .group = "TLS",
-                .description = "PEM certificate chain of the public listener; set together "
-                               "with TLS_KEY_FILE to serve HTTPS."},
+                .description = "PEM certificate chain of the public listener (leaf first); set "
+                               "together with TLS_KEY_FILE to serve HTTPS. Re-read on SIGHUP."},
     SettingSpec{.name = "TLS_KEY_FILE",
                 .default_value = "",
                 .type = T::kString,
                 .group = "TLS",
-                .description = "PEM private key of the public listener."},
+                .description = "PEM private key of TLS_CERT_FILE (unencrypted). Re-read on "
+                               "SIGHUP."},
     SettingSpec{.name = "TLS_MIN_VERSION",
                 .default_value = "1.2",
                 .type = T::kEnum,
                 .group = "TLS",
-                .description = "Oldest TLS version accepted.",
+                .description = "Oldest TLS version accepted by the listener. TLS 1.2 uses ECDHE "
+                               "key exchange with AEAD ciphers only; TLS 1.3 uses OpenSSL's "
+                               "suites.",
                 .allowed = "1.2|1.3"},
+    SettingSpec{.name = "TLS_HANDSHAKE_TIMEOUT_MS",
+                .default_value = "10000",
+                .type = T::kDuration,
+                .group = "TLS",
+                .description = "A client must complete the TLS handshake within this time.",
+                .min = 1,
+                .max = 600000,
+                .unit = "ms"},
     SettingSpec{.name = "TLS_CLIENT_CA_FILE",
                 .default_value = "",
                 .type = T::kString,
                 .group = "TLS",
-                .description = "CA bundle that verifies client certificates."},
+                .description = "PEM CA bundle that verifies client certificates (required when "
+                               "TLS_CLIENT_VERIFY is not `none`)."},
     SettingSpec{.name = "TLS_CLIENT_VERIFY",
                 .default_value = "none",
                 .type = T::kEnum,
                 .group = "TLS",
-                .description = "Client certificate verification.",
-                .allowed = "none|optional|require"},
+                .description = "Client certificates: `none` (not asked), `optional` (asked; a "
+                               "presented certificate must verify), `required` (the handshake "
+                               "fails without a valid one).",
+                .allowed = "none|optional|required"},
     SettingSpec{.name = "HTTP_REDIRECT_PORT",
                 .default_value = "0",
                 .type = T::kInt,
                 .group = "TLS",
-                .description = "With TLS on, a plain-HTTP listener on this port redirects to "
-                               "HTTPS (0: none).",
+                .description = "With TLS on, a plain-HTTP listener on this port (same HOST) "
+                               "answers every request with 308 to the same path on "
+                               "`https://` (0: none).",
                 .min = 0,
                 .max = 65535},
     SettingSpec{.name = "UPSTREAM_CA_FILE",
                 .default_value = "",
                 .type = T::kString,
                 .group = "TLS",
-                .description = "CA bundle for `https://` upstreams; empty: the system store."},
-    SettingSpec{.name = "UPSTREAM_TLS_VERIFY",
-                .default_value = "true",
-                .type = T::kBool,
-                .group = "TLS",
-                .description = "Verify upstream certificates and host names."},
+                .description = "PEM CA bundle that verifies `https://` upstreams; empty: the "
+                               "system store. A service's `tls_ca_file` replaces it. "
+                               "Certificates and host names are always verified unless a "
+                               "service sets `tls_verify: false`."},
     SettingSpec{.name = "UPSTREAM_CLIENT_CERT_FILE",
                 .default_value = "",
                 .type = T::kString,
                 .group = "TLS",
-                .description = "Client certificate for mTLS to upstreams."},
+                .description = "Client certificate (PEM chain) presented to `https://` upstreams "
+                               "(mTLS); a service's `tls_cert_file` replaces it."},
     SettingSpec{.name = "UPSTREAM_CLIENT_KEY_FILE",
                 .default_value = "",
                 .type = T::kString,

@@ -8,6 +8,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
 
+#include "gatewayd/logging.hpp"
+#include "server/tls_context.hpp"
+
 namespace gatewayd {
 
 namespace asio = boost::asio;
@@ -34,7 +37,7 @@ bool ConnectionPool::still_open(UpstreamConnection& conn) {
 
 asio::awaitable<std::pair<error_code, UpstreamConnectionPtr>> ConnectionPool::acquire(
     std::string_view id, std::string_view host, std::uint16_t port,
-    std::chrono::milliseconds connect_timeout, bool allow_reuse) {
+    std::chrono::milliseconds connect_timeout, bool allow_reuse, const UpstreamTlsEntry* tls) {
   const auto now = std::chrono::steady_clock::now();
   if (allow_reuse) {
     if (auto it = idle_.find(id); it != idle_.end()) {
@@ -51,14 +54,15 @@ asio::awaitable<std::pair<error_code, UpstreamConnectionPtr>> ConnectionPool::ac
     }
   }
 
-  auto conn = std::make_unique<UpstreamConnection>(io_.get_executor());
+  auto conn = std::make_unique<UpstreamConnection>(
+      io_.get_executor(), tls != nullptr ? tls->context : std::shared_ptr<asio::ssl::context>());
   conn->key = std::string(id);
   conn->stream.expires_after(connect_timeout);
   error_code ec;
   const auto address = asio::ip::make_address(host, ec);
   if (!ec) {
-    auto [cec] = co_await conn->stream.async_connect(tcp::endpoint(address, port),
-                                                     asio::as_tuple(asio::use_awaitable));
+    auto [cec] = co_await conn->stream.tcp().async_connect(tcp::endpoint(address, port),
+                                                           asio::as_tuple(asio::use_awaitable));
     ec = cec;
   } else {
     // Asio resolves on its internal thread, so a slow DNS server never stalls this loop.
@@ -66,11 +70,26 @@ asio::awaitable<std::pair<error_code, UpstreamConnectionPtr>> ConnectionPool::ac
                                                            asio::as_tuple(asio::use_awaitable));
     if (rec) co_return std::pair{rec, UpstreamConnectionPtr{}};
     auto [cec, ep] =
-        co_await conn->stream.async_connect(results, asio::as_tuple(asio::use_awaitable));
+        co_await conn->stream.tcp().async_connect(results, asio::as_tuple(asio::use_awaitable));
     ec = cec;
   }
   if (ec) co_return std::pair{ec, UpstreamConnectionPtr{}};
   conn->stream.socket().set_option(tcp::no_delay(true), ec);
+  if (auto* stream = conn->stream.tls()) {
+    // The handshake shares the connect deadline.
+    const std::string server_name(tls->server_name.empty() ? host : tls->server_name);
+    SSL* ssl = stream->native_handle();
+    if (auto pec = tls::prepare_client(ssl, server_name, tls->verify)) {
+      co_return std::pair{pec, UpstreamConnectionPtr{}};
+    }
+    auto [hec] = co_await stream->async_handshake(asio::ssl::stream_base::client,
+                                                  asio::as_tuple(asio::use_awaitable));
+    if (hec) {
+      logging::error().warn("upstream TLS handshake with {} ({}) failed: {}", id, server_name,
+                            tls::handshake_failure(ssl, hec));
+      co_return std::pair{hec, UpstreamConnectionPtr{}};
+    }
+  }
   conn->stream.expires_never();
   co_return std::pair{error_code{}, std::move(conn)};
 }
@@ -85,6 +104,24 @@ void ConnectionPool::release(UpstreamConnectionPtr conn) {
   conn->idle_since = std::chrono::steady_clock::now();
   stack.push_back(std::move(conn));
   ++idle_total_;
+}
+
+std::string ConnectionPool::tls_pool_key(std::string_view endpoint_id, std::string_view service) {
+  std::string key;
+  key.reserve(8 + endpoint_id.size() + 1 + service.size());
+  key.append("https://").append(endpoint_id).append("#").append(service);
+  return key;
+}
+
+void ConnectionPool::clear_tls() {
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    if (is_tls_key(it->first)) {
+      idle_total_ -= it->second.size();
+      it = idle_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void ConnectionPool::sweep() {

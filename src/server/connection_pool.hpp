@@ -5,8 +5,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -16,13 +16,20 @@
 #include <utility>
 #include <vector>
 
+#include "server/any_stream.hpp"
+#include "server/upstream_tls.hpp"
+
 namespace gatewayd {
 
 struct UpstreamConnection {
-  explicit UpstreamConnection(boost::asio::any_io_executor ex) : stream(std::move(ex)) {}
-  boost::beast::tcp_stream stream;
+  UpstreamConnection(const boost::asio::any_io_executor& ex,
+                     std::shared_ptr<boost::asio::ssl::context> tls)
+      : tls_context(std::move(tls)),
+        stream(tls_context ? AnyStream(ex, *tls_context) : AnyStream(ex)) {}
+  std::shared_ptr<boost::asio::ssl::context> tls_context;  // outlives the stream's TLS state
+  AnyStream stream;
   boost::beast::flat_buffer buffer;
-  std::string key;  // endpoint id "host:port"
+  std::string key;  // pool key: endpoint id "host:port", or tls_pool_key() for https
   std::chrono::steady_clock::time_point idle_since{};
   bool reused = false;  // came from the idle pool (may have been closed by the peer meanwhile)
 };
@@ -34,10 +41,20 @@ class ConnectionPool {
   ConnectionPool(boost::asio::io_context& io, std::size_t max_idle_per_endpoint,
                  std::chrono::milliseconds idle_timeout);
 
-  // A live idle connection when one exists, else a new one connected within `connect_timeout`.
+  // A live idle connection when one exists, else a new one connected (and, with `tls`, its TLS
+  // handshake done: SNI, certificate and host name verified) within `connect_timeout`.
+  // `key` names the pool: the endpoint id for http, tls_pool_key() for https.
   boost::asio::awaitable<std::pair<boost::system::error_code, UpstreamConnectionPtr>> acquire(
-      std::string_view id, std::string_view host, std::uint16_t port,
-      std::chrono::milliseconds connect_timeout, bool allow_reuse = true);
+      std::string_view key, std::string_view host, std::uint16_t port,
+      std::chrono::milliseconds connect_timeout, bool allow_reuse = true,
+      const UpstreamTlsEntry* tls = nullptr);
+
+  // https connections are pooled apart from plain ones to the same host:port, and per service
+  // (services may present different client certificates or trust different CAs).
+  static std::string tls_pool_key(std::string_view endpoint_id, std::string_view service);
+  static bool is_tls_key(std::string_view key) noexcept { return key.starts_with("https://"); }
+  // Closes idle https connections (their TLS settings were replaced).
+  void clear_tls();
 
   // Returns a connection whose last exchange completed cleanly; it is closed instead when the
   // endpoint already holds max_idle connections.

@@ -12,6 +12,7 @@
 
 #include "common/cidr.hpp"
 #include "gatewayd/logging.hpp"
+#include "gatewayd/metrics.hpp"
 #include "gatewayd/records.hpp"
 #include "gatewayd/router.hpp"
 #include "observability/request_id.hpp"
@@ -20,6 +21,7 @@
 #include "server/builtin_handlers.hpp"
 #include "server/cors_filter.hpp"
 #include "server/header_rules.hpp"
+#include "server/tls_context.hpp"
 #include "server/upstream_proxy.hpp"
 #include "server/worker.hpp"
 
@@ -79,9 +81,12 @@ bool head_has_bare_cr_or_nul(std::string_view head) {
 
 }  // namespace
 
-Session::Session(Worker& worker, asio::ip::tcp::socket socket)
+Session::Session(Worker& worker, asio::ip::tcp::socket socket,
+                 std::shared_ptr<asio::ssl::context> tls)
     : worker_(worker),
-      stream_(std::move(socket)),
+      tls_context_(std::move(tls)),
+      stream_(tls_context_ ? AnyStream(std::move(socket), *tls_context_)
+                           : AnyStream(std::move(socket))),
       buffer_(worker.settings().max_header_bytes + kBufferSlack) {
   error_code ec;
   const auto peer = stream_.socket().remote_endpoint(ec);
@@ -101,7 +106,7 @@ Session::~Session() {
 }
 
 void Session::start(Worker& worker, asio::ip::tcp::socket socket) {
-  auto session = std::make_shared<Session>(worker, std::move(socket));
+  auto session = std::make_shared<Session>(worker, std::move(socket), worker.tls_context());
   asio::co_spawn(worker.io(), session->run(), [session](std::exception_ptr e) {
     if (!e) return;
     try {
@@ -127,7 +132,38 @@ void Session::force_close() {
   stream_.socket().close(ec);
 }
 
+asio::awaitable<bool> Session::handshake() {
+  static metrics::Counter& failures = metrics::Registry::global().counter(
+      "gatewayd_tls_handshakes_total", "TLS handshakes on the public listener by result",
+      {{"result", "failure"}});
+  static metrics::Counter& successes = metrics::Registry::global().counter(
+      "gatewayd_tls_handshakes_total", "TLS handshakes on the public listener by result",
+      {{"result", "success"}});
+  stream_.expires_after(worker_.settings().tls_handshake_timeout);
+  auto [ec] = co_await stream_.tls()->async_handshake(asio::ssl::stream_base::server,
+                                                      asio::as_tuple(asio::use_awaitable));
+  if (ec) {
+    failures.inc();
+    logging::error().debug("TLS handshake from {} failed: {}", client_ip_,
+                           tls::handshake_failure(stream_.tls()->native_handle(), ec));
+    co_return false;
+  }
+  successes.inc();
+  co_return true;
+}
+
+asio::awaitable<void> Session::close_tls() {
+  // close_notify, then wait (briefly) for the client's: the TLS form of the lingering close.
+  stream_.expires_after(std::chrono::seconds(2));
+  co_await stream_.tls()->async_shutdown(asio::as_tuple(asio::use_awaitable));
+}
+
 asio::awaitable<void> Session::run() {
+  if (stream_.is_tls() && !co_await handshake()) {
+    error_code ec;
+    stream_.socket().close(ec);
+    co_return;
+  }
   bool first = true;
   for (;;) {
     idle_ = true;
@@ -163,6 +199,11 @@ asio::awaitable<void> Session::run() {
     if (!keep || closing_ || worker_.state().draining.load(std::memory_order_relaxed)) break;
   }
   error_code ec;
+  if (stream_.is_tls()) {
+    if (stream_.socket().is_open()) co_await close_tls();
+    stream_.socket().close(ec);
+    co_return;
+  }
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   if (!ec && stream_.socket().is_open()) co_await linger();
   stream_.socket().close(ec);

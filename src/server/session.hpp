@@ -3,8 +3,8 @@
 // reserved endpoints, runs the router and the filter chain, and hands the exchange to the proxy.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <memory>
@@ -12,6 +12,7 @@
 #include <string>
 
 #include "gatewayd/filter.hpp"
+#include "server/any_stream.hpp"
 
 namespace gatewayd {
 
@@ -21,10 +22,10 @@ using RequestParser = boost::beast::http::request_parser<boost::beast::http::buf
 
 // What the proxy needs from the downstream side of an exchange.
 struct Downstream {
-  Downstream(boost::beast::tcp_stream& s, boost::beast::flat_buffer& b, RequestParser& p)
+  Downstream(AnyStream& s, boost::beast::flat_buffer& b, RequestParser& p)
       : stream(s), buffer(b), parser(p) {}
 
-  boost::beast::tcp_stream& stream;
+  AnyStream& stream;                  // plain TCP, or TLS when the listener terminates TLS
   boost::beast::flat_buffer& buffer;  // bytes read past the request head live here
   RequestParser& parser;
   bool keep_alive = true;         // the client allows keep-alive and we intend to keep it
@@ -38,7 +39,10 @@ struct Downstream {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Worker& worker, boost::asio::ip::tcp::socket socket);
+  // With `tls`, the connection speaks TLS with that context for its whole life, even when a
+  // certificate reload gives the worker a new one meanwhile.
+  Session(Worker& worker, boost::asio::ip::tcp::socket socket,
+          std::shared_ptr<boost::asio::ssl::context> tls);
   ~Session();
 
   static void start(Worker& worker, boost::asio::ip::tcp::socket socket);
@@ -52,6 +56,8 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class HeadStatus { kOk, kClosed, kTimeout, kTooLarge, kUriTooLong, kBadRequest };
 
   boost::asio::awaitable<void> run();
+  boost::asio::awaitable<bool> handshake();
+  boost::asio::awaitable<void> close_tls();
   boost::asio::awaitable<void> linger();
   boost::asio::awaitable<HeadStatus> read_head(bool first);
   // Handles one request; returns whether the connection may serve another.
@@ -70,7 +76,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void export_span(const RequestContext& ctx, const Downstream& down, double seconds);
 
   Worker& worker_;
-  boost::beast::tcp_stream stream_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;  // declared first: outlives stream_
+  AnyStream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
   std::string client_ip_;

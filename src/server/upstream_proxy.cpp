@@ -52,10 +52,15 @@ std::string host_header(const upstream::Endpoint& ep) {
   return h;
 }
 
-// Copies bytes one way until EOF, then half-closes the other side so the peer sees the end.
-asio::awaitable<void> pipe(beast::tcp_stream& from, beast::tcp_stream& to) {
+// Copies bytes one way until EOF. Plain TCP on both sides: then half-closes the other side so
+// the peer sees the end and the opposite direction can still drain.
+// With TLS on either side a half-close cannot be passed on (Asio sends close_notify only as
+// part of a full shutdown, which reads), so the first direction to end stops the other
+// (`stop`, then cancelling its pending read) and the tunnel ends; the session then closes its
+// TLS stream with close_notify.
+asio::awaitable<void> pipe(AnyStream& from, AnyStream& to, bool tls, bool& stop) {
   std::unique_ptr<char[]> buf(new char[kBodyChunk]);
-  for (;;) {
+  while (!stop) {
     from.expires_after(kTunnelIdle);
     auto [rec, n] = co_await from.async_read_some(asio::buffer(buf.get(), kBodyChunk), use_tuple);
     if (n > 0) {
@@ -66,7 +71,12 @@ asio::awaitable<void> pipe(beast::tcp_stream& from, beast::tcp_stream& to) {
     if (rec) break;
   }
   error_code ec;
-  to.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (!tls) {
+    to.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  } else if (!stop) {
+    stop = true;
+    to.tcp().cancel();  // the opposite direction's read
+  }
 }
 
 AttemptOutcome outcome_of(const error_code& ec) {
@@ -145,6 +155,9 @@ class ProxyExchange {
   void end_attempt_span(const AttemptOutcome& outcome, std::string_view error_type = {});
 
   Worker& worker_;
+  // Taken from the worker on the first https attempt and kept to the end of the exchange (a
+  // reload may replace the worker's meanwhile); plain exchanges never touch it.
+  std::shared_ptr<const UpstreamTls> upstream_tls_;
   RequestContext& ctx_;
   Downstream& down_;
   const upstream::ServiceEndpoints& service_;
@@ -235,7 +248,8 @@ void ProxyExchange::prepare_request() {
   req.version(11);
   strip_hop_by_hop(req, upgrade_);
   req.erase(http::field::expect);
-  set_forwarded_headers(req, {ctx_.client_ip, ctx_.peer_trusted, "http", ctx_.request_id});
+  set_forwarded_headers(req, {ctx_.client_ip, ctx_.peer_trusted,
+                              down_.stream.is_tls() ? "https" : "http", ctx_.request_id});
   for (const auto& [name, value] : route_.headers) req.set(name, value);
   if (!route_.forward_authorization) req.erase(http::field::authorization);
   if (!ctx_.traceparent.empty()) {
@@ -357,8 +371,21 @@ asio::awaitable<ProxyExchange::Attempt> ProxyExchange::exchange_head(upstream::E
                                                                      bool allow_reuse,
                                                                      bool& stale) {
   stale = false;
-  auto [cec, c] = co_await worker_.pool().acquire(endpoint.id(), endpoint.host(), endpoint.port(),
-                                                  route_.connect_timeout, allow_reuse);
+  // https endpoints: the service's TLS settings, a pool of their own (the plain path builds no
+  // key and looks nothing up).
+  const UpstreamTlsEntry* tls = nullptr;
+  std::string tls_key;
+  if (endpoint.scheme() == "https") {
+    if (!upstream_tls_) upstream_tls_ = worker_.upstream_tls();
+    if (!upstream_tls_) {
+      co_return Attempt{AttemptOutcome::connect_error(), std::nullopt};
+    }
+    tls = &upstream_tls_->for_service(endpoint.service());
+    tls_key = ConnectionPool::tls_pool_key(endpoint.id(), endpoint.service());
+  }
+  auto [cec, c] = co_await worker_.pool().acquire(tls ? std::string_view(tls_key) : endpoint.id(),
+                                                  endpoint.host(), endpoint.port(),
+                                                  route_.connect_timeout, allow_reuse, tls);
   if (cec) {
     logging::error().warn("upstream connect to {} ({}) failed: {}", endpoint.id(),
                           endpoint.service(), cec.message());
@@ -527,7 +554,10 @@ asio::awaitable<void> ProxyExchange::tunnel() {
     if (e) co_return;
     down_.buffer.consume(down_.buffer.size());
   }
-  co_await (pipe(down_.stream, conn_->stream) && pipe(conn_->stream, down_.stream));
+  const bool tls = down_.stream.is_tls() || conn_->stream.is_tls();
+  bool stop = false;
+  co_await (pipe(down_.stream, conn_->stream, tls, stop) &&
+            pipe(conn_->stream, down_.stream, tls, stop));
 }
 
 asio::awaitable<void> ProxyExchange::relay_response() {

@@ -3,6 +3,7 @@
 // filter chain. A connection stays on its worker for life, so nothing here needs a lock.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "server/connection_pool.hpp"
 #include "server/request_metrics.hpp"
 #include "server/server_state.hpp"
+#include "server/upstream_tls.hpp"
 
 namespace gatewayd {
 
@@ -31,6 +33,7 @@ class ServiceTable;
 struct Snapshot {
   std::shared_ptr<const Config> config;
   std::shared_ptr<const upstream::ServiceTable> services;
+  std::shared_ptr<const UpstreamTls> upstream_tls;  // client contexts for https:// upstreams
 };
 
 class Worker {
@@ -42,6 +45,16 @@ class Worker {
 
   // Binds the public listener (SO_REUSEPORT). Throws on failure (start-up error).
   void listen(const boost::asio::ip::tcp::endpoint& endpoint);
+  // Binds the plain-HTTP listener that redirects to https:// on `https_port` (SO_REUSEPORT).
+  void listen_redirect(const boost::asio::ip::tcp::endpoint& endpoint, std::uint16_t https_port);
+  // Before start(): the public listener speaks TLS with this context.
+  void set_tls_context(std::shared_ptr<boost::asio::ssl::context> context) {
+    tls_ = std::move(context);
+  }
+  // Called from any thread (SIGHUP): new handshakes use `context`; established connections
+  // keep the context they were accepted with.
+  void publish_tls_context(std::shared_ptr<boost::asio::ssl::context> context);
+  const std::shared_ptr<boost::asio::ssl::context>& tls_context() const noexcept { return tls_; }
   void add_filter(std::unique_ptr<Filter> filter) { filters_.push_back(std::move(filter)); }
   void start();  // starts the thread
   void join();
@@ -61,6 +74,7 @@ class Worker {
   const std::shared_ptr<const upstream::ServiceTable>& services() const noexcept {
     return services_;
   }
+  const std::shared_ptr<const UpstreamTls>& upstream_tls() const noexcept { return upstream_tls_; }
   void add_local_endpoint(std::shared_ptr<LocalEndpoint> endpoint) {
     local_endpoints_.push_back(std::move(endpoint));
   }
@@ -74,6 +88,7 @@ class Worker {
   RequestMetrics& metrics() noexcept { return metrics_; }
   const std::vector<std::unique_ptr<Filter>>& filters() const noexcept { return filters_; }
   std::uint16_t bound_port() const noexcept { return bound_port_; }
+  std::uint16_t redirect_port() const noexcept { return redirect_port_; }
   const std::vector<Cidr>& trusted_proxies() const noexcept { return trusted_proxies_; }
 
   void register_session(Session* s) { sessions_.insert(s); }
@@ -82,6 +97,7 @@ class Worker {
 
  private:
   boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> redirect_loop();
   void schedule_sweep();
 
   unsigned index_;
@@ -90,8 +106,14 @@ class Worker {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   std::uint16_t bound_port_ = 0;
+  std::optional<boost::asio::ip::tcp::acceptor> redirect_acceptor_;
+  std::uint16_t redirect_port_ = 0;
+  std::uint16_t https_port_ = 0;
+  std::unordered_set<boost::asio::ip::tcp::socket*> redirect_connections_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
   std::shared_ptr<const Config> config_;
   std::shared_ptr<const upstream::ServiceTable> services_;
+  std::shared_ptr<const UpstreamTls> upstream_tls_;
   ConnectionPool pool_;
   RequestMetrics metrics_;
   std::vector<std::unique_ptr<Filter>> filters_;

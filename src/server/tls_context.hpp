@@ -1,0 +1,77 @@
+#pragma once
+// OpenSSL contexts of the gateway: the public listener's (TLS termination, optional client
+// certificates) and the clients' used towards https:// upstreams. Built on the control plane
+// (start-up, SIGHUP, config reload); failures throw TlsError naming the setting and the file.
+#include <openssl/ssl.h>
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/system/error_code.hpp>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "gatewayd/settings.hpp"
+
+namespace gatewayd::tls {
+
+class TlsError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// TLS 1.2 suites: ECDHE key exchange and AEAD ciphers only (forward secrecy, no CBC, no RSA key
+// transport). TLS 1.3 suites are OpenSSL's defaults, which are all AEAD.
+inline constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+enum class ClientAuth : std::uint8_t { kNone, kOptional, kRequired };
+
+struct ServerOptions {
+  std::string cert_file;  // TLS_CERT_FILE
+  std::string key_file;   // TLS_KEY_FILE
+  int min_version = TLS1_2_VERSION;
+  ClientAuth client_auth = ClientAuth::kNone;
+  std::string client_ca_file;  // TLS_CLIENT_CA_FILE
+};
+
+// True when TLS_CERT_FILE/TLS_KEY_FILE are set: the public listener speaks TLS only.
+bool listener_enabled(const Settings& settings);
+ServerOptions server_options_from(const Settings& settings);
+
+// The listener's context: the certificate chain and key (checked to match), the protocol floor,
+// the cipher list, ALPN "http/1.1", and client-certificate verification when asked.
+std::shared_ptr<boost::asio::ssl::context> make_server_context(const ServerOptions& options);
+
+struct ClientOptions {
+  bool verify = true;
+  std::string ca_file;    // empty: the system's default trust store
+  std::string cert_file;  // client certificate for mTLS (with key_file)
+  std::string key_file;
+  // Names used in error messages for each file ("UPSTREAM_CA_FILE", "services.x tls_ca_file").
+  std::string ca_label = "CA file", cert_label = "certificate", key_label = "key";
+};
+
+// A client context for https:// upstreams: TLS 1.2+, the same cipher floor, ALPN "http/1.1",
+// peer verification against `ca_file` (or the system store) unless verify is false.
+std::shared_ptr<boost::asio::ssl::context> make_client_context(const ClientOptions& options);
+
+// Per connection, before the client handshake: SNI (for names, not IP literals) and, when
+// verifying, the host name or IP address the certificate must match.
+boost::system::error_code prepare_client(SSL* ssl, const std::string& server_name, bool verify);
+
+// Why a handshake failed, for logs: the certificate verification error when there is one,
+// otherwise the error's message.
+std::string handshake_failure(SSL* ssl, const boost::system::error_code& ec);
+
+// "subject CN=..., issuer ..., valid until ..." of the context's certificate, for logs.
+std::string describe_certificate(boost::asio::ssl::context& context);
+
+// Reads the listener's files now and reports problems (for --check-config and --verify).
+// Empty when TLS is off or everything is fine.
+std::string check_listener_files(const Settings& settings);
+
+}  // namespace gatewayd::tls
