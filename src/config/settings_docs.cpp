@@ -338,6 +338,12 @@ services:
       percent: 20
       min_retries_per_second: 3
       window: 10                 # seconds
+    # TLS to https:// instances (ignored for http://). Files are re-read on every reload.
+    tls_verify: true             # false: no certificate or host name check (logged as a warning)
+    tls_ca_file: ca.pem          # CA bundle; default UPSTREAM_CA_FILE, else the system store
+    tls_server_name: api.internal  # SNI and verified name; default the URL's host
+    tls_cert_file: client.pem    # client certificate for mTLS, with tls_key_file;
+    tls_key_file: client.key     # default UPSTREAM_CLIENT_CERT_FILE / _KEY_FILE
 ```
 
 A service named `internal` cannot be declared: routes use `service: internal` for the gateway's
