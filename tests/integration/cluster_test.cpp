@@ -25,7 +25,9 @@
 #include "support/gateway_process.hpp"
 #include "support/http_client.hpp"
 #include "support/mariadb_server.hpp"
+#include "support/polling.hpp"
 #include "support/process.hpp"
+#include "support/prometheus_text.hpp"
 #include "support/redis_server.hpp"
 #include "support/temp_dir.hpp"
 
@@ -72,32 +74,6 @@ const char* kRoutes = R"(routes:
     auth_required: true
     strip_prefix: true
 )";
-
-// Polls `condition` until it holds or `limit` passes.
-template <class F>
-bool eventually(F condition, std::chrono::milliseconds limit = 30s,
-                std::chrono::milliseconds step = 50ms) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(step);
-  }
-  return condition();
-}
-
-// Sum of the samples of one metric (all label sets) in Prometheus text.
-double metric_value(const std::string& text, std::string_view name) {
-  double sum = 0;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
-    const char next = line[name.size()];
-    if (next != ' ' && next != '{') continue;
-    sum += std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
-  }
-  return sum;
-}
 
 HttpRequestSpec request(const std::string& method, const std::string& target, Headers headers = {},
                         const std::string& body = "") {

@@ -25,6 +25,7 @@
 #include "support/fake_nacos.hpp"
 #include "support/gateway_process.hpp"
 #include "support/http_client.hpp"
+#include "support/polling.hpp"
 
 namespace gatewayd::test {
 namespace {
@@ -212,16 +213,6 @@ class Load {
   std::string first_failure_;
   std::vector<std::thread> threads_;
 };
-
-// Polls `condition` until it holds or `timeout` passes.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 30s) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
-}
 
 std::string describe(const std::vector<std::string>& ids) {
   std::map<std::string, int> counts;

@@ -21,7 +21,9 @@
 #include "support/gateway_process.hpp"
 #include "support/http_client.hpp"
 #include "support/mariadb_server.hpp"
+#include "support/polling.hpp"
 #include "support/process.hpp"
+#include "support/prometheus_text.hpp"
 #include "support/temp_dir.hpp"
 
 namespace gatewayd::test {
@@ -55,34 +57,6 @@ const char* kRoutes = R"(routes:
     strip_prefix: true
     timeout: 5
 )";
-
-// Polls `condition` until it holds or `limit` passes: the writer thread works on its own flush
-// interval and reconnect backoff, which the test cannot await directly.
-template <class F>
-bool eventually(F condition, std::chrono::milliseconds limit = 60s,
-                std::chrono::milliseconds step = 50ms) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(step);
-  }
-  return condition();
-}
-
-// Sum of the samples of one metric family in Prometheus text (all label sets).
-double metric_value(const std::string& text, std::string_view name) {
-  double sum = 0;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
-    const char next = line[name.size()];
-    if (next != ' ' && next != '{') continue;
-    const auto space = line.rfind(' ');
-    sum += std::strtod(line.c_str() + space + 1, nullptr);
-  }
-  return sum;
-}
 
 double gateway_metric(const GatewayProcess& gateway, std::string_view name) {
   return metric_value(http_get(gateway.port(), "/metrics").body, name);

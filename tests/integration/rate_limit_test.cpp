@@ -25,7 +25,9 @@
 #include "support/gateway_process.hpp"
 #include "support/http_client.hpp"
 #include "support/mariadb_server.hpp"
+#include "support/polling.hpp"
 #include "support/process.hpp"
+#include "support/prometheus_text.hpp"
 #include "support/redis_server.hpp"
 #include "support/temp_dir.hpp"
 
@@ -79,33 +81,6 @@ const char* kRoutes = R"(routes:
     auth:
       methods: [api_key]
 )";
-
-// Polls `condition` until it holds or `limit` passes: for state the test cannot await directly
-// (a Redis reconnect, the record writer's batches).
-template <class F>
-bool eventually(F condition, std::chrono::milliseconds limit = 60s,
-                std::chrono::milliseconds step = 50ms) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(step);
-  }
-  return condition();
-}
-
-// Sum of the samples of one metric (all label sets) in Prometheus text.
-double metric_value(const std::string& text, std::string_view name) {
-  double sum = 0;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
-    const char next = line[name.size()];
-    if (next != ' ' && next != '{') continue;
-    sum += std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
-  }
-  return sum;
-}
 
 double degraded_gauge(const GatewayProcess& gateway) {
   return metric_value(http_get(gateway.port(), "/metrics").body, "gatewayd_ratelimit_degraded");

@@ -15,6 +15,7 @@
 #include "support/fake_http_server.hpp"
 #include "support/gateway_process.hpp"
 #include "support/http_client.hpp"
+#include "support/polling.hpp"
 
 namespace gatewayd::test {
 namespace {
@@ -89,18 +90,6 @@ std::string served_by(const HttpResponse& res) {
   } catch (const std::exception&) {
     return "";
   }
-}
-
-// Polls until `condition` holds or `limit` passes; the gateway's state changes on its own
-// timers (open timeout), which the test cannot await directly.
-template <class F>
-bool eventually(F condition, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
 }
 
 TEST(Resilience, KilledEndpointUnderLoadCostsNoIdempotentRequest) {
