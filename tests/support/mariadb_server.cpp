@@ -3,10 +3,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <stdexcept>
+#include <string>
 #include <system_error>
 #include <thread>
 
@@ -206,8 +210,34 @@ void MariaDbServer::kill() {
   }
 }
 
+namespace {
+
+// True once every thread of `pid` is in the stopped state ('T' in /proc/<pid>/task/*/stat).
+bool all_threads_stopped(pid_t pid) {
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  bool any = false;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = stat.rfind(')');  // the command name may hold spaces and parentheses
+    if (close == std::string::npos || close + 2 >= stat.size()) return false;
+    if (stat[close + 2] != 'T') return false;
+    any = true;
+  }
+  return any && !ec;
+}
+
+}  // namespace
+
 void MariaDbServer::pause() {
   process_.signal(SIGSTOP);
+  // The stop reaches each thread when it next runs: wait for all of them, so a query sent
+  // right after pause() can no longer be answered.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!all_threads_stopped(process_.pid()) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void MariaDbServer::resume() {
