@@ -168,13 +168,18 @@ std::string App::reload(std::string_view trigger, bool refresh_database) {
 std::string App::publish_api_routes(std::vector<RouteConfig> api_routes) {
   std::lock_guard serial(publish_mutex_);
   if (!file_config_) return "no configuration loaded";
+  return swap_api_routes_locked(std::move(api_routes), true);
+}
+
+std::string App::swap_api_routes_locked(std::vector<RouteConfig> api_routes, bool strict) {
   auto previous = std::move(api_routes_);
   api_routes_ = std::move(api_routes);
   try {
-    auto config = merge_with_api_routes(*file_config_, true);
+    auto config = merge_with_api_routes(*file_config_, strict);
     publish_locked(config);
     reload_ok_->inc();
-    logging::app().info("API routes published: {} routes in total", config->routes.size());
+    logging::app().info("API routes published: {} routes in total, {} API route(s)",
+                        config->routes.size(), api_routes_.size());
     return {};
   } catch (const std::exception& ex) {
     api_routes_ = std::move(previous);
@@ -293,19 +298,8 @@ bool same_routes(const std::vector<RouteConfig>& a, const std::vector<RouteConfi
 void App::adopt_table_routes(std::vector<RouteConfig> table_routes) {
   std::lock_guard serial(publish_mutex_);
   if (!file_config_ || same_routes(table_routes, api_routes_)) return;
-  auto previous = std::move(api_routes_);
-  api_routes_ = std::move(table_routes);
-  try {
-    auto config = merge_with_api_routes(*file_config_, false);
-    publish_locked(config);
-    reload_ok_->inc();
-    logging::app().info("routes table changed: {} routes in total, {} from the table",
-                        config->routes.size(), api_routes_.size());
-  } catch (const std::exception& ex) {
-    api_routes_ = std::move(previous);
-    reload_failed_->inc();
-    logging::app().error("routes table change rejected, previous routes keep serving: {}",
-                         ex.what());
+  if (auto error = swap_api_routes_locked(std::move(table_routes), false); !error.empty()) {
+    logging::app().error("routes table change rejected, previous routes keep serving: {}", error);
   }
 }
 

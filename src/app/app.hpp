@@ -82,6 +82,9 @@ class App {
   void adopt_table_routes(std::vector<RouteConfig> table_routes);
   // Publishes `api_routes` merged with the last valid file config (admin route changes).
   std::string publish_api_routes(std::vector<RouteConfig> api_routes);
+  // With publish_mutex_ held: serves `api_routes` merged with the file config (strict or lenient
+  // merge); on failure the previous API routes stay and the error is returned.
+  std::string swap_api_routes_locked(std::vector<RouteConfig> api_routes, bool strict);
   // The file config merged with the API routes, checked against the auth settings. Throws
   // with the reason when the result must not be served.
   std::shared_ptr<const Config> merge_with_api_routes(const Config& file_config, bool strict);
