@@ -110,7 +110,7 @@ void App::publish_locked(std::shared_ptr<const Config> config) {
     live_services_ = snapshot_.services;
   }
   for (auto& w : workers_) w->publish(snapshot_);
-  if (health_) health_->update(snapshot_.services->all());
+  if (health_) health_->update(snapshot_.services->all(), snapshot_.upstream_tls);
 }
 
 void App::republish() {
@@ -619,7 +619,7 @@ int App::run() {
     upstream_tls_ = build_upstream_tls(*config_);
     snapshot_ = build_snapshot(config_);
     live_services_ = snapshot_.services;
-    health_->update(snapshot_.services->all());
+    health_->update(snapshot_.services->all(), snapshot_.upstream_tls);
   }
   start_workers();
   start_auth();

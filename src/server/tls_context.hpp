@@ -13,6 +13,9 @@
 #include <string_view>
 
 #include "gatewayd/settings.hpp"
+// prepare_client() and handshake_failure() live with the upstream module's TLS client types:
+// the health checker uses them too.
+#include "upstream/tls_client.hpp"
 
 namespace gatewayd::tls {
 
@@ -58,14 +61,6 @@ struct ClientOptions {
 // A client context for https:// upstreams: TLS 1.2+, the same cipher floor, ALPN "http/1.1",
 // peer verification against `ca_file` (or the system store) unless verify is false.
 std::shared_ptr<boost::asio::ssl::context> make_client_context(const ClientOptions& options);
-
-// Per connection, before the client handshake: SNI (for names, not IP literals) and, when
-// verifying, the host name or IP address the certificate must match.
-boost::system::error_code prepare_client(SSL* ssl, const std::string& server_name, bool verify);
-
-// Why a handshake failed, for logs: the certificate verification error when there is one,
-// otherwise the error's message.
-std::string handshake_failure(SSL* ssl, const boost::system::error_code& ec);
 
 // "subject CN=..., issuer ..., valid until ..." of the context's certificate, for logs.
 std::string describe_certificate(boost::asio::ssl::context& context);

@@ -14,16 +14,15 @@
 
 #include "gatewayd/config.hpp"
 #include "gatewayd/settings.hpp"
+#include "upstream/tls_client.hpp"
 
 namespace gatewayd {
 
-struct UpstreamTlsEntry {
-  std::shared_ptr<boost::asio::ssl::context> context;
-  bool verify = true;
-  std::string server_name;  // empty: the endpoint's host
-};
+using UpstreamTlsEntry = upstream::TlsClient;
 
-class UpstreamTls {
+// Implements upstream::TlsClients so that the health checker (a lower module) probes https
+// endpoints with exactly these contexts.
+class UpstreamTls final : public upstream::TlsClients {
  public:
   // Throws tls::TlsError (naming the setting or the service field and the file) when a file is
   // missing or unusable. `warnings` receives one line per service that turns verification off.
@@ -31,7 +30,7 @@ class UpstreamTls {
                                                   std::vector<std::string>* warnings = nullptr);
 
   // The service's own entry, else the default one.
-  const UpstreamTlsEntry& for_service(std::string_view service) const noexcept;
+  const UpstreamTlsEntry& for_service(std::string_view service) const noexcept override;
 
  private:
   UpstreamTlsEntry default_;

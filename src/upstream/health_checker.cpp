@@ -37,7 +37,9 @@ struct ProbeTask {
   std::shared_ptr<Endpoint> endpoint;
   HealthCheckConfig config;
   asio::steady_timer timer;
-  std::shared_ptr<HealthProbe> probe;  // the probe in flight, if any
+  std::shared_ptr<HealthProbe> probe;     // the probe in flight, if any
+  std::shared_ptr<const TlsClients> tls;  // client settings for https endpoints
+  std::string last_tls_failure;           // logged once per distinct reason in a failing streak
   bool stopped = false;
   unsigned successes = 0;
   unsigned failures = 0;
@@ -59,9 +61,10 @@ void report_change(const ProbeTask& task, bool healthy, const ProbeResult& resul
     logging::app().info("health check: {}/{} is healthy again ({} passing probes)", task.service,
                         e.id(), task.successes);
   } else {
-    const std::string last = result.error == ProbeResult::Error::kNone
-                                 ? "status " + std::to_string(result.status)
-                                 : std::string(probe_error_name(result.error));
+    std::string last = result.error == ProbeResult::Error::kNone
+                           ? "status " + std::to_string(result.status)
+                           : std::string(probe_error_name(result.error));
+    if (!result.detail.empty()) last += ": " + result.detail;
     logging::app().warn("health check: {}/{} is unhealthy ({} failed probes, last: {})",
                         task.service, e.id(), task.failures, last);
   }
@@ -82,11 +85,17 @@ void report_change(const ProbeTask& task, bool healthy, const ProbeResult& resul
 
 void apply_result(ProbeTask& task, const ProbeResult& result, RecordSink* sink) {
   Endpoint& e = *task.endpoint;
-  const bool tcp_only = e.scheme() == "https";
-  const bool pass =
-      result.error == ProbeResult::Error::kNone &&
-      (tcp_only ? result.connected : HealthChecker::status_expected(task.config, result.status));
+  const bool pass = result.error == ProbeResult::Error::kNone &&
+                    HealthChecker::status_expected(task.config, result.status);
+  if (result.error == ProbeResult::Error::kTls && result.detail != task.last_tls_failure) {
+    // A certificate problem is worth a line of its own even while the failure count is still
+    // below the threshold (or the endpoint is already unhealthy for another reason); repeats of
+    // the same reason are not.
+    logging::app().warn("health check: {}/{}: {}", task.service, e.id(), result.detail);
+    task.last_tls_failure = result.detail;
+  }
   if (pass) {
+    task.last_tls_failure.clear();
     task.passed->inc();
     ++task.successes;
     task.failures = 0;
@@ -115,7 +124,10 @@ asio::awaitable<void> run_task(std::shared_ptr<ProbeTask> task, RecordSink* sink
     target.host = e.host();
     target.port = e.port();
     target.path = task->config.path.empty() ? "/" : task->config.path;
-    target.tcp_only = e.scheme() == "https";
+    if (e.scheme() == "https") {
+      // Without client settings the probe fails (kTls) rather than passing on a bare connect.
+      target.tls = task->tls ? task->tls->for_service(task->service) : TlsClient{};
+    }
     target.timeout = task->config.timeout;
 
     task->probe = std::make_shared<HealthProbe>(executor);
@@ -141,7 +153,8 @@ struct HealthChecker::Impl {
   bool stopped = false;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<ProbeTask>> tasks;
 
-  void apply(std::vector<std::shared_ptr<const ServiceEndpoints>> services) {
+  void apply(std::vector<std::shared_ptr<const ServiceEndpoints>> services,
+             const std::shared_ptr<const TlsClients>& tls) {
     if (stopped) return;
     decltype(tasks) next;
     for (const auto& svc : services) {
@@ -156,11 +169,13 @@ struct HealthChecker::Impl {
         auto it = tasks.find(key);
         if (it != tasks.end() && it->second->endpoint == e) {
           it->second->config = hc;  // takes effect from the next probe
+          it->second->tls = tls;
           next.emplace(std::move(key), std::move(it->second));
           tasks.erase(it);
           continue;
         }
         auto task = std::make_shared<ProbeTask>(executor, svc->name(), e, hc);
+        task->tls = tls;
         task->healthy_gauge->set(e->healthy() ? 1.0 : 0.0);
         asio::co_spawn(executor, run_task(task, sink), [key](std::exception_ptr error) {
           if (!error) return;
@@ -197,10 +212,12 @@ HealthChecker::~HealthChecker() {
   stop();
 }
 
-void HealthChecker::update(std::vector<std::shared_ptr<const ServiceEndpoints>> services) {
-  asio::post(impl_->executor, [impl = impl_, services = std::move(services)]() mutable {
-    impl->apply(std::move(services));
-  });
+void HealthChecker::update(std::vector<std::shared_ptr<const ServiceEndpoints>> services,
+                           std::shared_ptr<const TlsClients> tls) {
+  asio::post(impl_->executor,
+             [impl = impl_, services = std::move(services), tls = std::move(tls)]() mutable {
+               impl->apply(std::move(services), tls);
+             });
 }
 
 void HealthChecker::stop() {

@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -20,6 +21,30 @@ namespace {
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 // Bounds on what a probe reads: a health endpoint's head is small.
 constexpr std::size_t kMaxResponseHead = 16 * 1024;
+
+// GET `path` and read the response head; the status, or 0 on an I/O failure. The same code
+// serves the plain socket and the TLS stream.
+template <class Stream>
+asio::awaitable<unsigned> get_status(Stream& stream, const ProbeTarget& target) {
+  http::request<http::empty_body> request{http::verb::get, target.path, 11};
+  const bool ipv6_literal =
+      target.host.find(':') != std::string::npos && target.host.front() != '[';
+  request.set(http::field::host, (ipv6_literal ? "[" + target.host + "]" : target.host) + ":" +
+                                     std::to_string(target.port));
+  request.set(http::field::user_agent, "gatewayd-health-check");
+  request.set(http::field::connection, "close");
+  auto [write_ec, written] = co_await http::async_write(stream, request, kUseTuple);
+  (void)written;
+  if (write_ec) co_return 0;
+
+  boost::beast::flat_buffer buffer(kMaxResponseHead);
+  http::response_parser<http::empty_body> parser;
+  parser.header_limit(kMaxResponseHead);
+  auto [read_ec, read] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+  (void)read;
+  if (read_ec) co_return 0;
+  co_return parser.get().result_int();
+}
 }  // namespace
 
 std::string_view probe_error_name(ProbeResult::Error error) noexcept {
@@ -36,6 +61,8 @@ std::string_view probe_error_name(ProbeResult::Error error) noexcept {
       return "io";
     case ProbeResult::Error::kAborted:
       return "aborted";
+    case ProbeResult::Error::kTls:
+      return "tls";
   }
   return "unknown";
 }
@@ -95,34 +122,46 @@ asio::awaitable<ProbeResult> HealthProbe::run(ProbeTarget target) {
   }
   result.connected = true;
 
-  if (!target.tcp_only) {
-    http::request<http::empty_body> request{http::verb::get, target.path, 11};
-    const bool ipv6_literal =
-        target.host.find(':') != std::string::npos && target.host.front() != '[';
-    request.set(http::field::host, (ipv6_literal ? "[" + target.host + "]" : target.host) + ":" +
-                                       std::to_string(target.port));
-    request.set(http::field::user_agent, "gatewayd-health-check");
-    request.set(http::field::connection, "close");
-    auto [write_ec, written] = co_await http::async_write(socket_, request, kUseTuple);
-    (void)written;
-    if (write_ec || timed_out_ || aborted_) {
+  unsigned status = 0;
+  if (target.tls) {
+    tls_context_ = target.tls->context;
+    if (!tls_context_) {
       deadline_.cancel();
       cancel_io();
-      co_return fail(ProbeResult::Error::kIo);
+      result.detail = "no TLS client context for this service";
+      co_return fail(ProbeResult::Error::kTls);
     }
-
-    boost::beast::flat_buffer buffer(kMaxResponseHead);
-    http::response_parser<http::empty_body> parser;
-    parser.header_limit(kMaxResponseHead);
-    auto [read_ec, read] = co_await http::async_read_header(socket_, buffer, parser, kUseTuple);
-    (void)read;
-    if (read_ec || timed_out_ || aborted_) {
+    tls_.emplace(socket_, *tls_context_);
+    SSL* ssl = tls_->native_handle();
+    const std::string& name =
+        target.tls->server_name.empty() ? target.host : target.tls->server_name;
+    if (auto pec = tls::prepare_client(ssl, name, target.tls->verify)) {
       deadline_.cancel();
       cancel_io();
-      co_return fail(ProbeResult::Error::kIo);
+      result.detail = "cannot prepare the TLS connection: " + pec.message();
+      co_return fail(ProbeResult::Error::kTls);
     }
-    result.status = parser.get().result_int();
+    auto [hec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, kUseTuple);
+    if (hec || timed_out_ || aborted_) {
+      deadline_.cancel();
+      cancel_io();
+      if (!timed_out_ && !aborted_) {
+        result.verify_error = SSL_get_verify_result(ssl);
+        result.detail =
+            "TLS handshake with " + name + " failed: " + tls::handshake_failure(ssl, hec);
+      }
+      co_return fail(ProbeResult::Error::kTls);
+    }
+    status = co_await get_status(*tls_, target);
+  } else {
+    status = co_await get_status(socket_, target);
   }
+  if (status == 0 || timed_out_ || aborted_) {
+    deadline_.cancel();
+    cancel_io();
+    co_return fail(ProbeResult::Error::kIo);
+  }
+  result.status = status;
   deadline_.cancel();
   cancel_io();
   co_return result;

@@ -1,17 +1,23 @@
 #pragma once
-// One active health check request: resolve, connect, send `GET path`, read the status line and
-// headers, close. The whole probe is bounded by one deadline. https endpoints get a TCP
-// connect check only (no TLS handshake).
+// One active health check request: resolve, connect, for https endpoints the TLS handshake
+// (with the client settings proxied requests use: CA, host name or IP verification, SNI, client
+// certificate), send `GET path`, read the status line and headers, close. The whole probe is
+// bounded by one deadline. Every probe of an https endpoint does a full handshake (no session
+// resumption), so that an expired or replaced certificate is noticed by the next probe.
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include "upstream/tls_client.hpp"
 
 namespace gatewayd::upstream {
 
@@ -19,15 +25,20 @@ struct ProbeTarget {
   std::string host;
   std::uint16_t port = 0;
   std::string path = "/health";
-  bool tcp_only = false;
+  // Set for https endpoints. An empty server_name means `host`; no context fails the probe.
+  std::optional<TlsClient> tls;
   std::chrono::milliseconds timeout{5'000};
 };
 
 struct ProbeResult {
-  enum class Error : std::uint8_t { kNone, kResolve, kConnect, kTimeout, kIo, kAborted };
+  // kTls: the handshake failed (certificate not trusted, wrong name, protocol or client
+  // certificate refused); `detail` says why.
+  enum class Error : std::uint8_t { kNone, kResolve, kConnect, kTimeout, kIo, kAborted, kTls };
   Error error = Error::kNone;
-  unsigned status = 0;  // 0 when no response head was read (or tcp_only)
+  unsigned status = 0;  // 0 when no response head was read
   bool connected = false;
+  std::string detail;     // only for kTls (the plain path allocates nothing for it)
+  long verify_error = 0;  // kTls: the X509_V_ERR_* of a failed certificate verification, else 0
 };
 
 std::string_view probe_error_name(ProbeResult::Error error) noexcept;
@@ -47,6 +58,9 @@ class HealthProbe : public std::enable_shared_from_this<HealthProbe> {
 
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::ip::tcp::socket socket_;
+  // Declared in this order so that the TLS state goes before the context and socket it uses.
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
+  std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
   boost::asio::steady_timer deadline_;
   bool timed_out_ = false;
   bool aborted_ = false;
