@@ -1,5 +1,6 @@
 #include "app/verify.hpp"
 
+#include <openssl/x509_vfy.h>
 #include <unistd.h>
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -31,6 +32,7 @@
 #include "persistence/schema.hpp"
 #include "server/tls_context.hpp"
 #include "server/upstream_tls.hpp"
+#include "upstream/health_probe.hpp"
 
 namespace gatewayd::verify {
 namespace {
@@ -404,17 +406,91 @@ bool expected_status(const HealthCheckConfig& hc, unsigned status) {
       [status](const auto& range) { return status >= range.first && status <= range.second; });
 }
 
-CheckResult check_instance(const ServiceConfig& service, const InstanceConfig& instance) {
+// An https instance is checked as the health checker probes it: the TLS handshake with the
+// service's client settings (CA, host name, SNI, client certificate), then GET of the health
+// path. `tls` is null when those settings are unusable (the "upstream tls" row says why).
+CheckResult check_tls_instance(std::string check, const ServiceConfig& service,
+                               const InstanceConfig& instance, const upstream::TlsClients* tls,
+                               milliseconds timeout) {
+  const std::string& path =
+      service.health_check.path.empty() ? std::string("/") : service.health_check.path;
+  const std::string where = instance.url + path;
+  if (tls == nullptr) {
+    return fail(std::move(check), instance.url + ": TLS not probed",
+                "fix the upstream TLS settings (see the upstream tls row)");
+  }
+  upstream::ProbeTarget target;
+  target.host = instance.host;
+  target.port = instance.port;
+  target.path = path;
+  target.timeout = timeout;
+  target.tls = tls->for_service(service.name);
+  const bool verified = target.tls->verify;
+
+  net::io_context ctx;
+  auto probe = std::make_shared<upstream::HealthProbe>(ctx.get_executor());
+  upstream::ProbeResult result;
+  std::exception_ptr error;
+  net::co_spawn(ctx, probe->run(std::move(target)),
+                [&](std::exception_ptr e, upstream::ProbeResult r) {
+                  error = e;
+                  if (!e) result = std::move(r);
+                });
+  ctx.run();
+  if (error) std::rethrow_exception(error);
+
+  using Error = upstream::ProbeResult::Error;
+  switch (result.error) {
+    case Error::kNone:
+      break;
+    case Error::kTls: {
+      std::string hint;
+      if (result.verify_error == X509_V_ERR_HOSTNAME_MISMATCH ||
+          result.verify_error == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+        hint =
+            "the certificate does not name this host: set the service's tls_server_name to a "
+            "name in the certificate, or use that name in the url";
+      } else if (result.verify_error == X509_V_ERR_CERT_HAS_EXPIRED ||
+                 result.verify_error == X509_V_ERR_CERT_NOT_YET_VALID) {
+        hint = "renew the upstream's certificate";
+      } else if (result.verify_error != 0) {
+        hint =
+            "the certificate is not signed by a trusted CA: set the service's tls_ca_file "
+            "(or UPSTREAM_CA_FILE) to the CA that issued it";
+      } else {
+        hint =
+            "check that the instance speaks TLS on this port and accepts the gateway's "
+            "client certificate (tls_cert_file / UPSTREAM_CLIENT_CERT_FILE)";
+      }
+      return fail(std::move(check), instance.url + ": " + result.detail, std::move(hint));
+    }
+    case Error::kTimeout:
+      return fail(std::move(check),
+                  where + ": no answer within " + std::to_string(timeout.count()) + " ms",
+                  "start the service or fix its url in services.yaml");
+    default:
+      return fail(std::move(check),
+                  where + ": " + std::string(upstream::probe_error_name(result.error)) + " failed",
+                  "start the service or fix its url in services.yaml");
+  }
+  const std::string status = "HTTP " + std::to_string(result.status) + " over TLS" +
+                             (verified ? "" : " (certificate NOT verified: tls_verify is false)");
+  if (!expected_status(service.health_check, result.status)) {
+    return fail(std::move(check), where + ": " + status,
+                "check the service, or its health_check.path");
+  }
+  return ok(std::move(check), where + ": " + status);
+}
+
+CheckResult check_instance(const ServiceConfig& service, const InstanceConfig& instance,
+                           const upstream::TlsClients* tls) {
   std::string check = "upstream " + service.name + " " + instance.id;
   if (!instance.healthy) return skip(std::move(check), "marked healthy: false");
   const milliseconds timeout = bounded(service.health_check.timeout);
-  const std::string hint = "start the service or fix its url in services.yaml";
-  if (instance.scheme != "http") {
-    // The probe speaks plain HTTP; for TLS upstreams reachability is what can be shown here.
-    const std::string e = run_to_completion(tcp_probe(instance.host, instance.port, timeout));
-    if (!e.empty()) return fail(std::move(check), instance.url + ": " + e, hint);
-    return ok(std::move(check), instance.url + ": TCP connect (TLS not probed)");
+  if (instance.scheme == "https") {
+    return check_tls_instance(std::move(check), service, instance, tls, timeout);
   }
+  const std::string hint = "start the service or fix its url in services.yaml";
   const std::string& path = service.health_check.path;
   const auto res = http_get(HttpEndpoint{instance.host, instance.port}, path, {}, timeout);
   const std::string where = instance.url + path;
@@ -426,14 +502,23 @@ CheckResult check_instance(const ServiceConfig& service, const InstanceConfig& i
   return ok(std::move(check), where + ": HTTP " + std::to_string(res.status));
 }
 
-std::vector<CheckResult> check_upstreams(const Config* config) {
+std::vector<CheckResult> check_upstreams(const Settings& settings, const Config* config) {
   if (config == nullptr) return {skip("upstreams", "routes not loaded")};
+  // The client contexts are built once for every https instance; when they cannot be built
+  // the "upstream tls" row already says why, and the https rows fail without probing.
+  std::shared_ptr<const UpstreamTls> tls;
+  try {
+    tls = UpstreamTls::build(settings, *config);
+  } catch (const std::exception&) {
+  }
   std::vector<CheckResult> out;
   for (const auto& [name, service] : config->services) {
     if (service.instances.empty()) {
       out.push_back(skip("upstream " + name, "no static instances (discovered)"));
     }
-    for (const auto& instance : service.instances) out.push_back(check_instance(service, instance));
+    for (const auto& instance : service.instances) {
+      out.push_back(check_instance(service, instance, tls.get()));
+    }
   }
   if (out.empty()) out.push_back(skip("upstreams", "no services configured"));
   return out;
@@ -520,7 +605,7 @@ std::vector<CheckResult> run_checks(const Settings& settings) {
   collect(out, "mysql", [&] { return check_mysql(settings); });
   collect(out, "redis", [&] { return check_redis(settings); });
   collect(out, "discovery", [&] { return check_discovery(settings); });
-  collect(out, "upstreams", [&] { return check_upstreams(config.get()); });
+  collect(out, "upstreams", [&] { return check_upstreams(settings, config.get()); });
   collect(out, "tracing", [&] { return check_tracing(settings); });
   return out;
 }
