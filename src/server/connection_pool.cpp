@@ -19,11 +19,21 @@ using boost::system::error_code;
 
 namespace {
 constexpr std::size_t kIdleBufferKeep = 4096;
+constexpr std::string_view kHandshakesMetric = "gatewayd_upstream_tls_handshakes_total";
+constexpr std::string_view kHandshakesHelp =
+    "Completed TLS handshakes with https upstreams by whether a kept session was resumed";
 }  // namespace
 
 ConnectionPool::ConnectionPool(asio::io_context& io, std::size_t max_idle_per_endpoint,
                                std::chrono::milliseconds idle_timeout)
-    : io_(io), resolver_(io), max_idle_(max_idle_per_endpoint), idle_timeout_(idle_timeout) {}
+    : io_(io),
+      resolver_(io),
+      max_idle_(max_idle_per_endpoint),
+      idle_timeout_(idle_timeout),
+      full_handshakes_(metrics::Registry::global().counter(kHandshakesMetric, kHandshakesHelp,
+                                                           {{"resumed", "false"}})),
+      resumed_handshakes_(metrics::Registry::global().counter(kHandshakesMetric, kHandshakesHelp,
+                                                              {{"resumed", "true"}})) {}
 
 bool ConnectionPool::still_open(UpstreamConnection& conn) {
   // An idle upstream connection must have nothing to read: data means a protocol error, EOF
@@ -82,16 +92,54 @@ asio::awaitable<std::pair<error_code, UpstreamConnectionPtr>> ConnectionPool::ac
     if (auto pec = tls::prepare_client(ssl, server_name, tls->verify)) {
       co_return std::pair{pec, UpstreamConnectionPtr{}};
     }
+    // Sessions this connection establishes are kept for the next ones (keep_session), and the
+    // last one kept is offered now; the upstream falls back to a full handshake when it no
+    // longer knows it. The connection gets a copy of its own (see keep_session);
+    // SSL_set_session takes its own reference to it.
+    conn->pool = this;
+    tls::set_session_receiver(ssl, conn.get());
+    bool offered = false;
+    if (const auto kept = sessions_.find(id); kept != sessions_.end()) {
+      const SessionPtr copy(SSL_SESSION_dup(kept->second.get()));
+      offered = copy && SSL_set_session(ssl, copy.get()) == 1;
+    }
     auto [hec] = co_await stream->async_handshake(asio::ssl::stream_base::client,
                                                   asio::as_tuple(asio::use_awaitable));
     if (hec) {
+      // Not offered again: the next attempt starts clean (the session may be the problem).
+      if (offered) {
+        if (auto it = sessions_.find(id); it != sessions_.end()) sessions_.erase(it);
+      }
       logging::error().warn("upstream TLS handshake with {} ({}) failed: {}", id, server_name,
                             tls::handshake_failure(ssl, hec));
       co_return std::pair{hec, UpstreamConnectionPtr{}};
     }
+    (SSL_session_reused(ssl) == 1 ? resumed_handshakes_ : full_handshakes_).inc();
   }
   conn->stream.expires_never();
   co_return std::pair{error_code{}, std::move(conn)};
+}
+
+void UpstreamConnection::on_client_session(SSL_SESSION* session) noexcept {
+  if (pool != nullptr) pool->keep_session(key, session);
+}
+
+void ConnectionPool::keep_session(std::string_view key, SSL_SESSION* session) noexcept {
+  if (session == nullptr || SSL_SESSION_is_resumable(session) != 1) return;
+  // A copy, not the connection's own object: OpenSSL marks a connection's session not
+  // resumable when the connection is freed without a close_notify, which is how upstream
+  // connections usually end (after "Connection: close", on idle expiry, on errors).
+  SessionPtr copy(SSL_SESSION_dup(session));
+  if (!copy) return;
+  try {
+    if (auto it = sessions_.find(key); it != sessions_.end()) {
+      it->second = std::move(copy);
+    } else {
+      sessions_.emplace(std::string(key), std::move(copy));
+    }
+  } catch (const std::bad_alloc&) {
+    // Not kept: the next connection runs a full handshake.
+  }
 }
 
 void ConnectionPool::release(UpstreamConnectionPtr conn) {
@@ -114,6 +162,8 @@ std::string ConnectionPool::tls_pool_key(std::string_view endpoint_id, std::stri
 }
 
 void ConnectionPool::clear_tls() {
+  // Sessions belong to the replaced contexts too.
+  sessions_.clear();
   for (auto it = idle_.begin(); it != idle_.end();) {
     if (is_tls_key(it->first)) {
       idle_total_ -= it->second.size();
@@ -138,11 +188,15 @@ void ConnectionPool::sweep() {
 }
 
 void ConnectionPool::clear() {
+  sessions_.clear();
   idle_.clear();
   idle_total_ = 0;
 }
 
 void ConnectionPool::retain_only(const std::vector<std::string>& keep) {
+  std::erase_if(sessions_, [&](const auto& entry) {
+    return std::find(keep.begin(), keep.end(), entry.first) == keep.end();
+  });
   for (auto it = idle_.begin(); it != idle_.end();) {
     if (std::find(keep.begin(), keep.end(), it->first) == keep.end()) {
       idle_total_ -= it->second.size();

@@ -1,6 +1,14 @@
 #pragma once
 // Per-worker keep-alive connections to upstream endpoints. Not thread-safe by design: each
 // worker owns one pool and touches it only from its own event loop.
+//
+// For https endpoints the pool also keeps the last TLS session per pool key, and a new
+// connection offers it: the upstream can then resume instead of running a full handshake
+// (no certificate chain sent and verified again, one round trip less with TLS 1.2, no
+// public-key operations). The key is the TLS pool key (host:port and service), so a session is
+// only offered with the SNI, CA and client certificate it was made with.
+#include <openssl/ssl.h>
+
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -16,12 +24,16 @@
 #include <utility>
 #include <vector>
 
+#include "gatewayd/metrics.hpp"
 #include "server/any_stream.hpp"
+#include "server/tls_context.hpp"
 #include "server/upstream_tls.hpp"
 
 namespace gatewayd {
 
-struct UpstreamConnection {
+class ConnectionPool;
+
+struct UpstreamConnection final : tls::ClientSessionReceiver {
   UpstreamConnection(const boost::asio::any_io_executor& ex,
                      std::shared_ptr<boost::asio::ssl::context> tls)
       : tls_context(std::move(tls)),
@@ -32,6 +44,9 @@ struct UpstreamConnection {
   std::string key;  // pool key: endpoint id "host:port", or tls_pool_key() for https
   std::chrono::steady_clock::time_point idle_since{};
   bool reused = false;  // came from the idle pool (may have been closed by the peer meanwhile)
+  ConnectionPool* pool = nullptr;  // keeps this connection's TLS sessions (https only)
+
+  void on_client_session(SSL_SESSION* session) noexcept override;
 };
 
 using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;
@@ -60,6 +75,10 @@ class ConnectionPool {
   // endpoint already holds max_idle connections.
   void release(UpstreamConnectionPtr conn);
 
+  // Keeps (a copy of) `session` for the next new connection with this key, replacing the one
+  // kept before. Called by the connections' TLS session callback, on the owning worker.
+  void keep_session(std::string_view key, SSL_SESSION* session) noexcept;
+
   // Closes idle connections older than the idle timeout.
   void sweep();
   // Closes every idle connection (shutdown, endpoint removed).
@@ -73,10 +92,18 @@ class ConnectionPool {
  private:
   static bool still_open(UpstreamConnection& conn);
 
+  struct SessionFree {
+    void operator()(SSL_SESSION* session) const noexcept { SSL_SESSION_free(session); }
+  };
+  using SessionPtr = std::unique_ptr<SSL_SESSION, SessionFree>;
+
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::resolver resolver_;
   std::size_t max_idle_;
   std::chrono::milliseconds idle_timeout_;
+  // gatewayd_upstream_tls_handshakes_total{resumed="false"|"true"}
+  metrics::Counter& full_handshakes_;
+  metrics::Counter& resumed_handshakes_;
   // Transparent hashing: lookups by the endpoint id's string_view allocate nothing.
   struct IdHash {
     using is_transparent = void;
@@ -87,6 +114,8 @@ class ConnectionPool {
   std::unordered_map<std::string, std::vector<UpstreamConnectionPtr>, IdHash, std::equal_to<>>
       idle_;
   std::atomic<std::size_t> idle_total_{0};
+  // The last resumable TLS session per TLS pool key.
+  std::unordered_map<std::string, SessionPtr, IdHash, std::equal_to<>> sessions_;
 };
 
 }  // namespace gatewayd

@@ -158,6 +158,27 @@ std::shared_ptr<ssl::context> make_server_context(const ServerOptions& options) 
   return context;
 }
 
+namespace {
+
+int session_receiver_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+int on_new_client_session(SSL* ssl, SSL_SESSION* session) {
+  if (auto* receiver =
+          static_cast<ClientSessionReceiver*>(SSL_get_ex_data(ssl, session_receiver_index()))) {
+    receiver->on_client_session(session);
+  }
+  return 0;  // OpenSSL keeps its reference
+}
+
+}  // namespace
+
+void set_session_receiver(SSL* ssl, ClientSessionReceiver* receiver) {
+  SSL_set_ex_data(ssl, session_receiver_index(), receiver);
+}
+
 std::shared_ptr<ssl::context> make_client_context(const ClientOptions& options) {
   ERR_clear_error();
   auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
@@ -182,6 +203,11 @@ std::shared_ptr<ssl::context> make_client_context(const ClientOptions& options) 
     load_chain_and_key(ctx, options.cert_label, options.cert_file, options.key_label,
                        options.key_file);
   }
+  // New sessions go to the connection's receiver (the worker's pool), not to the context's
+  // internal cache: that one is shared by every worker under a lock and keyed by session id,
+  // not by the pool's host:port and service.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx, &on_new_client_session);
   return context;
 }
 

@@ -62,6 +62,22 @@ struct ClientOptions {
 // peer verification against `ca_file` (or the system store) unless verify is false.
 std::shared_ptr<boost::asio::ssl::context> make_client_context(const ClientOptions& options);
 
+// Receives the sessions a client connection establishes, for resuming them on later
+// connections: OpenSSL reports one at the end of a full TLS 1.2 handshake and one per TLS 1.3
+// session ticket, which arrives after the handshake (usually before the first response).
+class ClientSessionReceiver {
+ public:
+  // `session` stays OpenSSL's: take a reference or a copy to keep it.
+  virtual void on_client_session(SSL_SESSION* session) noexcept = 0;
+
+ protected:
+  ~ClientSessionReceiver() = default;
+};
+
+// Makes `receiver` the one of the connection `ssl`, made from a make_client_context() context.
+// It must stay valid while the connection is read from. Without one, sessions are dropped.
+void set_session_receiver(SSL* ssl, ClientSessionReceiver* receiver);
+
 // "subject CN=..., issuer ..., valid until ..." of the context's certificate, for logs.
 std::string describe_certificate(boost::asio::ssl::context& context);
 
