@@ -2,7 +2,8 @@
 // test time by the openssl CLI, protocol and cipher floor, client certificates, certificate
 // reload on SIGHUP, the HTTP->HTTPS redirect listener, WebSocket over TLS, and https://
 // upstreams (a small TLS echo server in this file) with CA and host name verification, SNI,
-// pooling and mTLS.
+// pooling and mTLS, their active health checks over TLS, `--verify` of them, and TLS session
+// resumption towards them.
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -22,11 +23,13 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "support/free_port.hpp"
 #include "support/gateway_process.hpp"
 #include "support/http_client.hpp"
+#include "support/polling.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -246,13 +249,20 @@ HttpResponse https_get(std::uint16_t port, const std::string& target, const Clie
 
 // An HTTPS echo server on a free loopback port: answers every request with JSON naming the
 // path, method, body, the SNI it received, the client certificate's CN and the connection
-// number. With a client CA, client certificates are required.
+// number; `/healthz` answers the status set with set_health_status(). With a client CA, client
+// certificates are required. `max_version` caps the protocol (TLS1_2_VERSION: TLS 1.2 only).
 class TlsEchoServer {
  public:
-  TlsEchoServer(const std::string& cert, const std::string& key, const std::string& client_ca = {})
+  TlsEchoServer(const std::string& cert, const std::string& key, const std::string& client_ca = {},
+                int max_version = 0)
       : ctx_(ssl::context::tls_server), acceptor_(io_) {
     ctx_.use_certificate_chain_file(cert);
     ctx_.use_private_key_file(key, ssl::context::pem);
+    if (max_version != 0) SSL_CTX_set_max_proto_version(ctx_.native_handle(), max_version);
+    // Needed for resuming sessions when client certificates are verified.
+    static constexpr unsigned char kSessionContext[] = "gatewayd-tls-test";
+    SSL_CTX_set_session_id_context(ctx_.native_handle(), kSessionContext,
+                                   sizeof kSessionContext - 1);
     if (!client_ca.empty()) {
       ctx_.load_verify_file(client_ca);
       ctx_.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
@@ -270,7 +280,14 @@ class TlsEchoServer {
     thread_.join();
   }
   std::uint16_t port() const { return port_; }
+  std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
   unsigned handshakes() const { return handshakes_.load(); }
+  // Handshakes that resumed an earlier session (SSL_session_reused on this side).
+  unsigned resumed() const { return resumed_.load(); }
+  unsigned health_requests() const { return health_requests_.load(); }
+  void set_health_status(unsigned status) { health_status_ = status; }
+  // Answers with "Connection: close" and closes: every request then needs a new connection.
+  void set_close_after_response(bool close) { close_after_response_ = close; }
 
  private:
   asio::awaitable<void> accept_loop() {
@@ -286,6 +303,7 @@ class TlsEchoServer {
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
     auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, use);
     if (hec) co_return;
+    if (SSL_session_reused(stream.native_handle()) == 1) ++resumed_;
     const unsigned id = ++handshakes_;
     X509* peer = SSL_get1_peer_certificate(stream.native_handle());
     const std::string client_cn = common_name(peer);
@@ -297,6 +315,17 @@ class TlsEchoServer {
       http::request<http::string_body> req;
       auto [rec, n] = co_await http::async_read(stream, buffer, req, use);
       if (rec) co_return;
+      const bool keep_alive = req.keep_alive() && !close_after_response_;
+      if (req.target() == "/healthz") {
+        ++health_requests_;
+        http::response<http::string_body> res{static_cast<http::status>(health_status_.load()), 11};
+        res.body() = "health";
+        res.keep_alive(keep_alive);
+        res.prepare_payload();
+        auto [wec, w] = co_await http::async_write(stream, res, use);
+        if (wec || !keep_alive) co_return;
+        continue;
+      }
       json body = {{"path", std::string(req.target())},
                    {"method", std::string(req.method_string())},
                    {"body", req.body()},
@@ -307,10 +336,10 @@ class TlsEchoServer {
       http::response<http::string_body> res{http::status::ok, 11};
       res.set(http::field::content_type, "application/json");
       res.body() = body.dump();
-      res.keep_alive(req.keep_alive());
+      res.keep_alive(keep_alive);
       res.prepare_payload();
       auto [wec, w] = co_await http::async_write(stream, res, use);
-      if (wec || !req.keep_alive()) co_return;
+      if (wec || !keep_alive) co_return;
     }
   }
 
@@ -319,6 +348,10 @@ class TlsEchoServer {
   tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
   std::atomic<unsigned> handshakes_{0};
+  std::atomic<unsigned> resumed_{0};
+  std::atomic<unsigned> health_requests_{0};
+  std::atomic<unsigned> health_status_{200};
+  std::atomic<bool> close_after_response_{false};
   std::thread thread_;
 };
 
@@ -340,16 +373,6 @@ std::string demo_services(const DemoUpstream& demo, const std::string& extra = "
 std::map<std::string, std::string> tls_env(const std::string& leaf = "gateway-a") {
   return {{"TLS_CERT_FILE", pki().path(leaf + ".crt")},
           {"TLS_KEY_FILE", pki().path(leaf + ".key")}};
-}
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return pred();
 }
 
 // Starts a TLS gateway and waits until /health answers over TLS.
@@ -785,6 +808,221 @@ TEST_F(TlsUpstreamTest, HttpsEndToEnd) {
   const auto res = https_get(gateway->port(), "/secure/both");
   ASSERT_EQ(res.status, 200u) << res.error << res.body;
   EXPECT_EQ(json::parse(res.body)["forwarded_proto"], "https");
+}
+
+// ------------------------------------------------------------------------ https health checks
+
+// The value of one series (`name{labels}` exactly as rendered, labels sorted by name) in a
+// plain gateway's /metrics; -1 when it is absent.
+double series_value(const GatewayProcess& gw, const std::string& series) {
+  const auto res = http_get(gw.port(), "/metrics");
+  const auto pos = res.body.find("\n" + series + " ");
+  if (pos == std::string::npos) return -1;
+  return std::stod(res.body.substr(pos + series.size() + 2));
+}
+
+std::string endpoint_healthy(const std::string& service, std::uint16_t port) {
+  return "gatewayd_endpoint_healthy{endpoint=\"127.0.0.1:" + std::to_string(port) +
+         "\",service=\"" + service + "\"}";
+}
+
+// One https service on `url` with a fast active health check of /healthz.
+std::string checked_service(const std::string& name, const std::string& url,
+                            const std::string& ca_file) {
+  return "  " + name + ":\n    tls_ca_file: " + ca_file +
+         "\n    tls_server_name: localhost\n"
+         "    health_check:\n      path: /healthz\n      interval: 0.25\n      timeout: 0.25\n"
+         "      healthy_threshold: 1\n      unhealthy_threshold: 2\n"
+         "    instances:\n      - url: " +
+         url + "\n";
+}
+
+std::string routes_for(const std::vector<std::string>& services) {
+  std::string routes = "routes:\n";
+  for (const auto& name : services) {
+    routes += "  - path: /" + name + "/**\n    service: " + name +
+              "\n    methods: [GET]\n    auth_required: false\n    strip_prefix: true\n"
+              "    timeout: 5\n";
+  }
+  return routes;
+}
+
+struct VerifyRun {
+  int code = -1;
+  std::string output;
+};
+
+// `gatewayd --verify` with the gateway's config files and the settings these tests use.
+VerifyRun run_verify(const GatewayProcess& gw, const std::map<std::string, std::string>& env) {
+  ProcessOptions o;
+  o.argv = {gatewayd_binary(), "--verify", "--config-dir", (gw.dir().path() / "config").string()};
+  o.working_dir = gw.dir().path();
+  o.stdout_path = gw.dir().path() / "verify.log";
+  o.stderr_path = o.stdout_path;
+  std::map<std::string, std::string> all{{"LOG_DIRECTORY", (gw.dir().path() / "logs").string()},
+                                         {"DATA_DIRECTORY", (gw.dir().path() / "data").string()},
+                                         {"MYSQL_ENABLED", "false"},
+                                         {"REDIS_ENABLED", "false"},
+                                         {"TRACING_ENABLED", "false"},
+                                         {"SERVICE_DISCOVERY_TYPE", "static"}};
+  for (const auto& [k, v] : env) all[k] = v;
+  for (const auto& [k, v] : all) o.env.push_back(k + "=" + v);
+  auto p = Process::spawn(o);
+  auto status = p.wait_for(std::chrono::seconds(60));
+  if (!status) status = p.kill();
+  return VerifyRun{status->code, read_whole_file(gw.dir().path() / "verify.log")};
+}
+
+// The row of the verify table whose check starts with `check`.
+std::string verify_row(const std::string& output, const std::string& check) {
+  std::istringstream lines(output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(check, 0) == 0) return line;
+  }
+  return {};
+}
+
+TEST(TlsUpstreamHealth, HealthEndpointFailingOverTlsIsEjectedWhileItsPortIsOpen) {
+  TlsEchoServer echo(pki().path("upstream.crt"), pki().path("upstream.key"));
+  echo.set_health_status(503);
+  const std::string services =
+      "services:\n" + checked_service("checked", echo.url(), pki().path("ca.crt"));
+  GatewayProcess gateway({routes_for({"checked"}), services, {}, 1, true});
+  const auto healthy = endpoint_healthy("checked", echo.port());
+
+  // Each probe is a full TLS handshake and a GET of /healthz: the 503 makes it unhealthy
+  // although the port accepts connections.
+  EXPECT_TRUE(eventually([&] { return series_value(gateway, healthy) == 0; }))
+      << series_value(gateway, healthy) << "\n"
+      << app_log(gateway);
+  EXPECT_GE(echo.health_requests(), 2U);
+  const auto refused = http_get(gateway.port(), "/checked/x");
+  EXPECT_EQ(refused.status, 503u) << refused.body;
+  EXPECT_NE(refused.body.find("UPSTREAM_UNAVAILABLE"), std::string::npos) << refused.body;
+  EXPECT_TRUE(eventually([&] {
+    return app_log(gateway).find("checked/127.0.0.1:" + std::to_string(echo.port()) +
+                                 " is unhealthy") != std::string::npos;
+  }));
+
+  echo.set_health_status(200);
+  EXPECT_TRUE(eventually([&] { return series_value(gateway, healthy) == 1; }));
+  EXPECT_EQ(http_get(gateway.port(), "/checked/x").status, 200u);
+}
+
+TEST(TlsUpstreamHealth, CertificateFromAnotherCaIsUnhealthyAndFailsVerify) {
+  TlsEchoServer good(pki().path("upstream.crt"), pki().path("upstream.key"));
+  // The upstream's certificate is signed by the test CA; this service trusts another one.
+  TlsEchoServer bad(pki().path("upstream.crt"), pki().path("upstream.key"));
+  const std::string services = "services:\n" +
+                               checked_service("trusted", good.url(), pki().path("ca.crt")) +
+                               checked_service("untrusted", bad.url(), pki().path("other-ca.crt"));
+  GatewayProcess gateway({routes_for({"trusted", "untrusted"}), services, {}, 1, true});
+
+  EXPECT_TRUE(eventually([&] {
+    return series_value(gateway, endpoint_healthy("untrusted", bad.port())) == 0;
+  })) << app_log(gateway);
+  EXPECT_EQ(series_value(gateway, endpoint_healthy("trusted", good.port())), 1);
+  // The reason is logged; the port was open, only the handshake failed.
+  EXPECT_TRUE(eventually([&] {
+    const auto log = app_log(gateway);
+    return log.find("health check: untrusted/127.0.0.1:" + std::to_string(bad.port()) +
+                    ": TLS handshake with localhost failed: certificate verification failed") !=
+           std::string::npos;
+  })) << app_log(gateway);
+  EXPECT_EQ(bad.handshakes(), 0U);
+  EXPECT_EQ(bad.health_requests(), 0U);
+  EXPECT_GE(good.health_requests(), 1U);
+
+  const auto verify = run_verify(gateway, {});
+  EXPECT_EQ(verify.code, 1) << verify.output;
+  const auto bad_row = verify_row(verify.output, "upstream untrusted ");
+  EXPECT_NE(bad_row.find("FAIL"), std::string::npos) << verify.output;
+  EXPECT_NE(bad_row.find("certificate verification failed"), std::string::npos) << bad_row;
+  EXPECT_NE(bad_row.find("hint: the certificate is not signed by a trusted CA"), std::string::npos)
+      << bad_row;
+  const auto good_row = verify_row(verify.output, "upstream trusted ");
+  EXPECT_NE(good_row.find("OK"), std::string::npos) << verify.output;
+  EXPECT_NE(good_row.find("/healthz: HTTP 200 over TLS"), std::string::npos) << good_row;
+}
+
+TEST(TlsUpstreamHealth, VerifyReportsAFailingHealthPathAndAWrongHostName) {
+  TlsEchoServer echo(pki().path("upstream.crt"), pki().path("upstream.key"));
+  echo.set_health_status(503);
+  // No tls_server_name: 127.0.0.1 is not in the upstream's certificate.
+  const std::string services = "services:\n" +
+                               checked_service("sick", echo.url(), pki().path("ca.crt")) +
+                               "  misnamed:\n    tls_ca_file: " + pki().path("ca.crt") +
+                               "\n    instances:\n      - url: " + echo.url() + "\n";
+  GatewayProcess gateway({routes_for({"sick", "misnamed"}), services, {}, 1, true});
+  const auto verify = run_verify(gateway, {});
+  EXPECT_EQ(verify.code, 1) << verify.output;
+  const auto sick = verify_row(verify.output, "upstream sick ");
+  EXPECT_NE(sick.find("FAIL"), std::string::npos) << verify.output;
+  EXPECT_NE(sick.find("HTTP 503 over TLS"), std::string::npos) << sick;
+  const auto misnamed = verify_row(verify.output, "upstream misnamed ");
+  EXPECT_NE(misnamed.find("FAIL"), std::string::npos) << verify.output;
+  EXPECT_NE(misnamed.find("tls_server_name"), std::string::npos) << misnamed;
+}
+
+// ------------------------------------------------------------------------ session resumption
+
+class TlsResumption : public ::testing::TestWithParam<int> {};
+
+TEST_P(TlsResumption, NewConnectionsToAnHttpsUpstreamResumeTheSession) {
+  TlsEchoServer echo(pki().path("upstream.crt"), pki().path("upstream.key"), {}, GetParam());
+  // Every response closes its connection, so every request needs a new one.
+  echo.set_close_after_response(true);
+  const std::string services = "services:\n  secure:\n    tls_ca_file: " + pki().path("ca.crt") +
+                               "\n    tls_server_name: localhost\n"
+                               "    instances:\n      - url: " +
+                               echo.url() + "\n";
+  GatewayProcess gateway({routes_for({"secure"}), services, {}, 1, true});
+  for (int i = 0; i < 3; ++i) {
+    const auto res = http_get(gateway.port(), "/secure/item");
+    ASSERT_EQ(res.status, 200u) << res.error << res.body;
+    // A TLS 1.2 server does not report the SNI of a resumed session: look at the first one.
+    if (i == 0) {
+      EXPECT_EQ(json::parse(res.body)["sni"], "localhost");
+    }
+  }
+  // The first connection ran a full handshake; the next two resumed its session (the
+  // upstream's own view and the gateway's counter agree).
+  EXPECT_EQ(echo.handshakes(), 3U);
+  EXPECT_EQ(echo.resumed(), 2U);
+  EXPECT_EQ(series_value(gateway, "gatewayd_upstream_tls_handshakes_total{resumed=\"true\"}"), 2);
+  EXPECT_EQ(series_value(gateway, "gatewayd_upstream_tls_handshakes_total{resumed=\"false\"}"), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, TlsResumption, ::testing::Values(0, TLS1_2_VERSION),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == 0 ? std::string("Tls13") : std::string("Tls12");
+                         });
+
+TEST(TlsResumptionReload, AReloadStartsWithAFullHandshake) {
+  TlsEchoServer echo(pki().path("upstream.crt"), pki().path("upstream.key"));
+  echo.set_close_after_response(true);
+  const std::string services = "services:\n  secure:\n    tls_ca_file: " + pki().path("ca.crt") +
+                               "\n    tls_server_name: localhost\n"
+                               "    instances:\n      - url: " +
+                               echo.url() + "\n";
+  GatewayProcess gateway({routes_for({"secure"}), services, {}, 1, true});
+  ASSERT_EQ(http_get(gateway.port(), "/secure/a").status, 200u);
+  ASSERT_EQ(http_get(gateway.port(), "/secure/b").status, 200u);
+  ASSERT_EQ(echo.resumed(), 1U);
+  // A reload builds new client contexts: sessions of the old ones are not offered.
+  ASSERT_TRUE(gateway.process().signal(SIGHUP));
+  EXPECT_TRUE(eventually([&] {
+    return app_log(gateway).find("config reloaded (SIGHUP)") != std::string::npos;
+  })) << app_log(gateway);
+  const unsigned before = echo.handshakes();
+  EXPECT_TRUE(eventually([&] {
+    // The workers apply the snapshot between requests: one request may still resume.
+    const auto before_resumed = echo.resumed();
+    const auto res = http_get(gateway.port(), "/secure/c");
+    return res.status == 200u && echo.resumed() == before_resumed;
+  }));
+  EXPECT_GT(echo.handshakes(), before);
 }
 
 }  // namespace
