@@ -25,8 +25,9 @@ constexpr std::string_view kHandshakesHelp =
 }  // namespace
 
 ConnectionPool::ConnectionPool(asio::io_context& io, std::size_t max_idle_per_endpoint,
-                               std::chrono::milliseconds idle_timeout)
+                               std::chrono::milliseconds idle_timeout, BlockPool* blocks)
     : io_(io),
+      blocks_(blocks),
       resolver_(io),
       max_idle_(max_idle_per_endpoint),
       idle_timeout_(idle_timeout),
@@ -65,7 +66,8 @@ asio::awaitable<std::pair<error_code, UpstreamConnectionPtr>> ConnectionPool::ac
   }
 
   auto conn = std::make_unique<UpstreamConnection>(
-      io_.get_executor(), tls != nullptr ? tls->context : std::shared_ptr<asio::ssl::context>());
+      io_.get_executor(), tls != nullptr ? tls->context : std::shared_ptr<asio::ssl::context>(),
+      blocks_);
   conn->key = std::string(id);
   conn->stream.expires_after(connect_timeout);
   error_code ec;

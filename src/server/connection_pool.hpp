@@ -26,6 +26,7 @@
 
 #include "gatewayd/metrics.hpp"
 #include "server/any_stream.hpp"
+#include "server/block_pool.hpp"
 #include "server/tls_context.hpp"
 #include "server/upstream_tls.hpp"
 
@@ -35,12 +36,13 @@ class ConnectionPool;
 
 struct UpstreamConnection final : tls::ClientSessionReceiver {
   UpstreamConnection(const boost::asio::any_io_executor& ex,
-                     std::shared_ptr<boost::asio::ssl::context> tls)
+                     std::shared_ptr<boost::asio::ssl::context> tls, BlockPool* blocks)
       : tls_context(std::move(tls)),
-        stream(tls_context ? AnyStream(ex, *tls_context) : AnyStream(ex)) {}
+        stream(tls_context ? AnyStream(ex, *tls_context) : AnyStream(ex)),
+        buffer(PooledAllocator<char>(blocks)) {}
   std::shared_ptr<boost::asio::ssl::context> tls_context;  // outlives the stream's TLS state
   AnyStream stream;
-  boost::beast::flat_buffer buffer;
+  IoBuffer buffer;
   std::string key;  // pool key: endpoint id "host:port", or tls_pool_key() for https
   std::chrono::steady_clock::time_point idle_since{};
   bool reused = false;  // came from the idle pool (may have been closed by the peer meanwhile)
@@ -53,8 +55,10 @@ using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;
 
 class ConnectionPool {
  public:
+  // `blocks`: the worker's block pool for the connections' buffers (null: the heap). Must
+  // outlive the pool and every connection it hands out.
   ConnectionPool(boost::asio::io_context& io, std::size_t max_idle_per_endpoint,
-                 std::chrono::milliseconds idle_timeout);
+                 std::chrono::milliseconds idle_timeout, BlockPool* blocks = nullptr);
 
   // A live idle connection when one exists, else a new one connected (and, with `tls`, its TLS
   // handshake done: SNI, certificate and host name verified) within `connect_timeout`.
@@ -98,6 +102,7 @@ class ConnectionPool {
   using SessionPtr = std::unique_ptr<SSL_SESSION, SessionFree>;
 
   boost::asio::io_context& io_;
+  BlockPool* blocks_;
   boost::asio::ip::tcp::resolver resolver_;
   std::size_t max_idle_;
   std::chrono::milliseconds idle_timeout_;

@@ -87,7 +87,8 @@ Session::Session(Worker& worker, asio::ip::tcp::socket socket,
       tls_context_(std::move(tls)),
       stream_(tls_context_ ? AnyStream(std::move(socket), *tls_context_)
                            : AnyStream(std::move(socket))),
-      buffer_(worker.settings().max_header_bytes + kBufferSlack) {
+      buffer_(worker.settings().max_header_bytes + kBufferSlack,
+              PooledAllocator<char>(&worker.blocks())) {
   error_code ec;
   const auto peer = stream_.socket().remote_endpoint(ec);
   if (!ec) client_ip_ = peer.address().to_string();

@@ -13,6 +13,7 @@
 
 #include "gatewayd/filter.hpp"
 #include "server/any_stream.hpp"
+#include "server/block_pool.hpp"
 
 namespace gatewayd {
 
@@ -22,11 +23,10 @@ using RequestParser = boost::beast::http::request_parser<boost::beast::http::buf
 
 // What the proxy needs from the downstream side of an exchange.
 struct Downstream {
-  Downstream(AnyStream& s, boost::beast::flat_buffer& b, RequestParser& p)
-      : stream(s), buffer(b), parser(p) {}
+  Downstream(AnyStream& s, IoBuffer& b, RequestParser& p) : stream(s), buffer(b), parser(p) {}
 
-  AnyStream& stream;                  // plain TCP, or TLS when the listener terminates TLS
-  boost::beast::flat_buffer& buffer;  // bytes read past the request head live here
+  AnyStream& stream;  // plain TCP, or TLS when the listener terminates TLS
+  IoBuffer& buffer;   // bytes read past the request head live here
   RequestParser& parser;
   bool keep_alive = true;         // the client allows keep-alive and we intend to keep it
   bool response_started = false;  // bytes of a response were written: no local reply now
@@ -78,7 +78,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Worker& worker_;
   std::shared_ptr<boost::asio::ssl::context> tls_context_;  // declared first: outlives stream_
   AnyStream stream_;
-  boost::beast::flat_buffer buffer_;
+  IoBuffer buffer_;
   std::optional<RequestParser> parser_;
   std::string client_ip_;
   bool peer_trusted_ = false;

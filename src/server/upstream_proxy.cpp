@@ -31,13 +31,23 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
-constexpr std::size_t kBodyChunk = 32 * 1024;
+// One relay step: a block of the worker's pool.
+constexpr std::size_t kBodyChunk = BlockPool::kBlockSize;
 constexpr auto kTunnelIdle = std::chrono::minutes(10);
 
 using ResponseParser = http::response_parser<http::buffer_body>;
 using upstream::AttemptOutcome;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Makes room for reads as large as one relay step, unless the rest of the body is already
+// buffered (a small body arrives with its head): then no read follows and the buffer stays small.
+template <class Buffer, bool isRequest>
+void reserve_for_body(Buffer& buffer, const http::basic_parser<isRequest>& parser) {
+  const auto remaining = parser.content_length_remaining();
+  if (remaining && *remaining <= buffer.size()) return;
+  buffer.reserve(kBodyChunk);
+}
 
 bool expects_continue(const http::fields& f) {
   const auto it = f.find(http::field::expect);
@@ -146,7 +156,7 @@ class ProxyExchange {
     return t.count() > 0 && t < route_.timeout ? t : route_.timeout;
   }
   char* chunk() {
-    if (!chunk_) chunk_.reset(new char[kBodyChunk]);
+    if (!chunk_) chunk_ = take_block(worker_.blocks());
     return chunk_.get();
   }
   // Client spans, one per attempt, only for sampled requests: the span starts before the
@@ -167,7 +177,7 @@ class ProxyExchange {
 
   BodyMode body_mode_ = BodyMode::kNone;
   std::string kept_body_;
-  std::unique_ptr<char[]> chunk_;
+  Block chunk_;
   bool upgrade_ = false;
   bool want_continue_ = false;
   bool continue_sent_ = false;
@@ -298,7 +308,7 @@ asio::awaitable<std::optional<LocalReply>> ProxyExchange::send_continue_once() {
 asio::awaitable<std::optional<LocalReply>> ProxyExchange::read_client_chunk() {
   // Beast sizes each socket read by the buffer's free capacity (512 bytes at least): without
   // room reserved, a body would arrive in 512-byte reads.
-  down_.buffer.reserve(kBodyChunk);
+  reserve_for_body(down_.buffer, down_.parser);
   req_.body().data = chunk();
   req_.body().size = kBodyChunk;
   down_.stream.expires_after(settings_.body_timeout);
@@ -600,7 +610,7 @@ asio::awaitable<void> ProxyExchange::relay_response() {
     down_.bytes_out += n;
     if (wec) down_.keep_alive = false;
   } else {
-    conn_->buffer.reserve(kBodyChunk);  // see read_client_chunk: reads as large as the relay step
+    reserve_for_body(conn_->buffer, *rp_);  // see read_client_chunk
     do {
       if (!rp_->is_done()) {
         res.body().data = chunk();

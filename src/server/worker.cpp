@@ -30,7 +30,7 @@ Worker::Worker(unsigned index, ServerState& state, Snapshot snapshot)
       config_(std::move(snapshot.config)),
       services_(std::move(snapshot.services)),
       upstream_tls_(std::move(snapshot.upstream_tls)),
-      pool_(io_, state.settings.upstream_max_idle, state.settings.upstream_idle_timeout),
+      pool_(io_, state.settings.upstream_max_idle, state.settings.upstream_idle_timeout, &blocks_),
       sweep_timer_(io_) {
   for (const auto& text : state.settings.trusted_proxies) {
     if (auto cidr = Cidr::parse(text)) trusted_proxies_.push_back(*cidr);

@@ -15,6 +15,7 @@
 #include "common/cidr.hpp"
 #include "gatewayd/config.hpp"
 #include "gatewayd/filter.hpp"
+#include "server/block_pool.hpp"
 #include "server/connection_pool.hpp"
 #include "server/request_metrics.hpp"
 #include "server/server_state.hpp"
@@ -85,6 +86,7 @@ class Worker {
     return nullptr;
   }
   ConnectionPool& pool() noexcept { return pool_; }
+  BlockPool& blocks() noexcept { return blocks_; }
   RequestMetrics& metrics() noexcept { return metrics_; }
   const std::vector<std::unique_ptr<Filter>>& filters() const noexcept { return filters_; }
   std::uint16_t bound_port() const noexcept { return bound_port_; }
@@ -96,12 +98,17 @@ class Worker {
   std::size_t session_count() const noexcept { return sessions_.size(); }
 
  private:
+  // Enough for 64 exchanges relaying bodies at once (2 MiB); more are taken from the heap.
+  static constexpr std::size_t kIdleBlocks = 64;
+
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> redirect_loop();
   void schedule_sweep();
 
   unsigned index_;
   ServerState& state_;
+  // Declared before io_: buffers of sessions destroyed with the io_context give blocks back.
+  BlockPool blocks_{kIdleBlocks};
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
