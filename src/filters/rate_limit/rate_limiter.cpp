@@ -12,6 +12,7 @@
 
 #include "clients/redis_client.hpp"
 #include "clients/redis_slot.hpp"
+#include "filters/rate_limit/redis_bucket_batcher.hpp"
 #include "filters/rate_limit/redis_bucket_script.hpp"
 #include "gatewayd/config.hpp"
 #include "gatewayd/logging.hpp"
@@ -62,7 +63,10 @@ RateLimiter::RateLimiter(std::shared_ptr<RateLimitService> service, asio::any_io
     redis_ = RedisClient::create(ex_, s.redis);
     own_redis_ = true;
   }
-  if (s.backend == Backend::kRedis && redis_) redis_->start();
+  if (s.backend == Backend::kRedis && redis_) {
+    redis_->start();
+    batcher_ = RedisBucketBatcher::create(redis_);
+  }
   if (s.default_per_minute > 0) {
     default_rule_ = std::make_shared<const RateLimitRule>(default_rule(s.default_per_minute));
   }
@@ -312,7 +316,6 @@ asio::awaitable<RateLimitDecision> RateLimiter::decide_redis(std::shared_ptr<Rat
     self->next_probe_ = now + self->probe_backoff_;
   }
   const auto deadline = now + self->service_->settings().redis_timeout;
-  const RedisScript& script = RedisBucketScript::script();
   const std::size_t n = plan.rules.size();
   Results results(n);
 
@@ -348,21 +351,15 @@ asio::awaitable<RateLimitDecision> RateLimiter::decide_redis(std::shared_ptr<Rat
       keys.push_back(plan.rules[i].key);
       params.push_back(plan.rules[i].rule->bucket);
     }
-    const std::vector<std::string> args = RedisBucketScript::args(params, 1);
-    boost::container::small_vector<std::string_view, 16> arg_views(args.begin(), args.end());
-    RedisResult r = co_await self->redis_->eval(script, keys, arg_views, deadline);
-    if (!r.ok()) {
-      failure = r.message.empty() ? r.ec.message() : r.message;
-      break;
-    }
     Results group_results(group.size());
-    const auto parsed = RedisBucketScript::parse(r.reply, group_results);
-    if (!parsed) {
-      failure = "unexpected reply from the rate limit script";
+    const BucketVerdict verdict =
+        co_await self->batcher_->decide(keys, params, 1, deadline, group_results);
+    if (!verdict.failure.empty()) {
+      failure = verdict.failure;
       break;
     }
     for (std::size_t k = 0; k < group.size(); ++k) results[group[k]] = group_results[k];
-    if (*parsed) {
+    if (verdict.allowed) {
       charged.push_back(g);
     } else {
       allowed = false;
@@ -372,19 +369,13 @@ asio::awaitable<RateLimitDecision> RateLimiter::decide_redis(std::shared_ptr<Rat
   const bool give_back = !failure.empty() || !allowed;
   if (give_back && !charged.empty()) {
     // Another group refused (or failed): return the tokens this request took elsewhere.
-    std::vector<std::string> keys;
-    boost::container::small_vector<TokenBucketParams, 4> params;
+    // One decision per bucket (buckets of a cluster may live in different slots); refunds
+    // are rare and nobody waits for them.
     for (const std::size_t g : charged) {
       for (const std::size_t i : groups[g]) {
-        keys.push_back(plan.rules[i].key);
-        params.push_back(plan.rules[i].rule->bucket);
+        asio::co_spawn(self->ex_, refund(self, plan.rules[i].key, plan.rules[i].rule->bucket),
+                       log_escaped);
       }
-    }
-    // One call per slot is required in a cluster; refunds are rare, so send them one by one.
-    for (std::size_t k = 0; k < keys.size(); ++k) {
-      const TokenBucketParams one[] = {params[k]};
-      asio::co_spawn(self->ex_, refund(self, {keys[k]}, RedisBucketScript::args(one, -1)),
-                     log_escaped);
     }
   }
   if (!failure.empty()) co_return self->failure_decision(plan, failure);
@@ -402,13 +393,13 @@ asio::awaitable<RateLimitDecision> RateLimiter::decide_redis(std::shared_ptr<Rat
   co_return d;
 }
 
-asio::awaitable<void> RateLimiter::refund(std::shared_ptr<RateLimiter> self,
-                                          std::vector<std::string> keys,
-                                          std::vector<std::string> args) {
-  boost::container::small_vector<std::string_view, 2> key_views(keys.begin(), keys.end());
-  boost::container::small_vector<std::string_view, 4> arg_views(args.begin(), args.end());
+asio::awaitable<void> RateLimiter::refund(std::shared_ptr<RateLimiter> self, std::string key,
+                                          TokenBucketParams bucket) {
+  const std::string_view keys[] = {key};
+  const TokenBucketParams params[] = {bucket};
+  TokenBucketResult ignored[1];
   const auto deadline = Clock::now() + self->service_->settings().redis_timeout;
-  co_await self->redis_->eval(RedisBucketScript::script(), key_views, arg_views, deadline);
+  co_await self->batcher_->decide(keys, params, -1, deadline, ignored);
 }
 
 }  // namespace gatewayd::ratelimit

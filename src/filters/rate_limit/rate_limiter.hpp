@@ -43,6 +43,8 @@ class Counter;
 
 namespace gatewayd::ratelimit {
 
+class RedisBucketBatcher;
+
 struct RateLimitRequest {
   std::string_view path;               // normalised request path (for rule path patterns)
   const RouteConfig* route = nullptr;  // the matched route (its name and rate_limit), if any
@@ -120,13 +122,13 @@ class RateLimiter : public std::enable_shared_from_this<RateLimiter> {
   static boost::asio::awaitable<RateLimitDecision> ready(RateLimitDecision decision);
   static boost::asio::awaitable<RateLimitDecision> decide_redis(std::shared_ptr<RateLimiter> self,
                                                                 Plan plan);
-  static boost::asio::awaitable<void> refund(std::shared_ptr<RateLimiter> self,
-                                             std::vector<std::string> keys,
-                                             std::vector<std::string> args);
+  static boost::asio::awaitable<void> refund(std::shared_ptr<RateLimiter> self, std::string key,
+                                             TokenBucketParams bucket);
 
   std::shared_ptr<RateLimitService> service_;
   boost::asio::any_io_executor ex_;
   std::shared_ptr<RedisClient> redis_;
+  std::shared_ptr<RedisBucketBatcher> batcher_;  // set with redis_
   bool own_redis_ = false;
 
   std::shared_ptr<const RuleTable> table_;

@@ -8,49 +8,57 @@ namespace gatewayd::ratelimit {
 namespace {
 
 constexpr std::string_view kSource = R"lua(
--- Token buckets over KEYS, all or nothing. ARGV[1]: cost (1 takes a token, -1 gives one back);
--- then for key i: ARGV[3i-1] capacity, ARGV[3i] refill per second, ARGV[3i+1] TTL in ms.
--- Returns {allowed, then per key: tokens x1000 (floored), retry-after us, reset us}.
+-- Token-bucket decisions, each all or nothing over its buckets, taken in order in one call.
+-- ARGV[1]: the number of decisions. Then per decision: cost (1 takes a token, -1 gives one back),
+-- its bucket count n, and per bucket capacity, refill per second, TTL in ms. KEYS: the buckets
+-- of every decision, in the same order. A bucket named by two decisions sees the first one's
+-- update. Returns per decision: allowed, then per bucket tokens x1000 (floored), retry-after us,
+-- reset us.
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local cost = tonumber(ARGV[1])
-local n = #KEYS
-local tokens, stamps = {}, {}
-local allowed = 1
-for i = 1, n do
-  local cap = tonumber(ARGV[3 * i - 1])
-  local rate = tonumber(ARGV[3 * i])
-  local s = redis.call('HMGET', KEYS[i], 'tokens', 'stamp')
-  local tk, st = tonumber(s[1]), tonumber(s[2])
-  if tk == nil or st == nil then
-    tk, st = cap, now
+local out = {}
+local a, k = 2, 0
+for _ = 1, tonumber(ARGV[1]) do
+  local cost = tonumber(ARGV[a])
+  local n = tonumber(ARGV[a + 1])
+  a = a + 2
+  local caps, rates, tokens, stamps = {}, {}, {}, {}
+  local allowed = 1
+  for i = 1, n do
+    local cap = tonumber(ARGV[a + 3 * i - 3])
+    local rate = tonumber(ARGV[a + 3 * i - 2])
+    local s = redis.call('HMGET', KEYS[k + i], 'tokens', 'stamp')
+    local tk, st = tonumber(s[1]), tonumber(s[2])
+    if tk == nil or st == nil then
+      tk, st = cap, now
+    end
+    -- A clock that went backwards (failover to a node behind) mints nothing: keep the later stamp.
+    if now > st then
+      tk = math.min(cap, tk + (now - st) * rate / 1000000)
+      st = now
+    end
+    caps[i], rates[i], tokens[i], stamps[i] = cap, rate, tk, st
+    if cost > 0 and tk + 1e-9 < cost then allowed = 0 end
   end
-  -- A clock that went backwards (failover to a node behind) mints nothing: keep the later stamp.
-  if now > st then
-    tk = math.min(cap, tk + (now - st) * rate / 1000000)
-    st = now
+  out[#out + 1] = allowed
+  for i = 1, n do
+    local cap, rate, tk = caps[i], rates[i], tokens[i]
+    if allowed == 1 then
+      tk = math.min(cap, math.max(0, tk - cost))
+      redis.call('HSET', KEYS[k + i], 'tokens', string.format('%.17g', tk),
+                 'stamp', string.format('%d', stamps[i]))
+      redis.call('PEXPIRE', KEYS[k + i], ARGV[a + 3 * i - 1])
+    end
+    local retry, reset = 0, 0
+    if tk + 1e-9 < 1 then retry = math.ceil((1 - tk) / rate * 1000000) end
+    if cap - tk > 1e-9 then reset = math.ceil((cap - tk) / rate * 1000000) end
+    out[#out + 1] = math.floor(tk * 1000)
+    out[#out + 1] = retry
+    out[#out + 1] = reset
   end
-  tokens[i], stamps[i] = tk, st
-  if cost > 0 and tk + 1e-9 < cost then allowed = 0 end
-end
-local out = {allowed}
-for i = 1, n do
-  local cap = tonumber(ARGV[3 * i - 1])
-  local rate = tonumber(ARGV[3 * i])
-  local tk = tokens[i]
-  if allowed == 1 then
-    tk = math.min(cap, math.max(0, tk - cost))
-    redis.call('HSET', KEYS[i], 'tokens', string.format('%.17g', tk),
-               'stamp', string.format('%d', stamps[i]))
-    redis.call('PEXPIRE', KEYS[i], ARGV[3 * i + 1])
-  end
-  local retry, reset = 0, 0
-  if tk + 1e-9 < 1 then retry = math.ceil((1 - tk) / rate * 1000000) end
-  if cap - tk > 1e-9 then reset = math.ceil((cap - tk) / rate * 1000000) end
-  out[#out + 1] = math.floor(tk * 1000)
-  out[#out + 1] = retry
-  out[#out + 1] = reset
+  a = a + 3 * n
+  k = k + n
 end
 return out
 )lua";
@@ -92,31 +100,31 @@ std::string RedisBucketScript::key(std::string_view rule, std::string_view ident
   return k;
 }
 
-std::vector<std::string> RedisBucketScript::args(std::span<const TokenBucketParams> buckets,
-                                                 int cost) {
-  std::vector<std::string> out;
-  out.reserve(1 + 3 * buckets.size());
-  out.push_back(std::to_string(cost));
+void RedisBucketScript::append_decision(std::vector<std::string>& args,
+                                        std::span<const TokenBucketParams> buckets, int cost) {
+  args.push_back(std::to_string(cost));
+  args.push_back(std::to_string(buckets.size()));
   for (const auto& b : buckets) {
-    out.push_back(format_double(b.capacity));
-    out.push_back(format_double(b.refill_per_second));
+    args.push_back(format_double(b.capacity));
+    args.push_back(format_double(b.refill_per_second));
     const double refill_ms = b.capacity / b.refill_per_second * 1000.0;
-    out.push_back(std::to_string(static_cast<std::int64_t>(std::ceil(refill_ms)) + 1000));
+    args.push_back(std::to_string(static_cast<std::int64_t>(std::ceil(refill_ms)) + 1000));
   }
-  return out;
 }
 
-std::optional<bool> RedisBucketScript::parse(const RedisReply& reply,
+std::optional<bool> RedisBucketScript::parse(const RedisReply& reply, std::size_t offset,
                                              std::span<TokenBucketResult> out) {
-  if (!reply.is_array() || reply.elements.size() != 1 + 3 * out.size()) return std::nullopt;
-  for (const auto& e : reply.elements) {
-    if (!e.is_integer()) return std::nullopt;
+  const std::size_t width = reply_width(out.size());
+  if (!reply.is_array() || reply.elements.size() < offset + width) return std::nullopt;
+  const auto first = reply.elements.begin() + static_cast<std::ptrdiff_t>(offset);
+  for (auto e = first; e != first + static_cast<std::ptrdiff_t>(width); ++e) {
+    if (!e->is_integer()) return std::nullopt;
   }
-  const bool allowed = reply.elements[0].integer == 1;
+  const bool allowed = first[0].integer == 1;
   for (std::size_t i = 0; i < out.size(); ++i) {
-    const auto& tokens = reply.elements[1 + 3 * i];
-    const auto& retry = reply.elements[2 + 3 * i];
-    const auto& reset = reply.elements[3 + 3 * i];
+    const auto& tokens = first[static_cast<std::ptrdiff_t>(1 + 3 * i)];
+    const auto& retry = first[static_cast<std::ptrdiff_t>(2 + 3 * i)];
+    const auto& reset = first[static_cast<std::ptrdiff_t>(3 + 3 * i)];
     TokenBucketResult r;
     r.remaining = static_cast<double>(tokens.integer) / 1000.0;
     r.allowed = allowed || r.remaining + 1e-9 >= 1;

@@ -1,8 +1,9 @@
 #pragma once
 // The Redis side of token buckets: one Lua script decides for every bucket of a request at once
 // (all or nothing), atomically, with Redis's own clock (TIME), so neither racing replicas nor
-// skewed gateway clocks matter. State per bucket: a hash {tokens, stamp} with a TTL of the time to
-// refill plus a margin (an expired bucket is a full one).
+// skewed gateway clocks matter. One call carries the decisions of several requests (see
+// RedisBucketBatcher), each still all or nothing over its own buckets. State per bucket: a hash
+// {tokens, stamp} with a TTL of the time to refill plus a margin (an expired bucket is a full one).
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -25,12 +26,20 @@ class RedisBucketScript {
   // percent-encoded so they cannot end the tag early.
   static std::string key(std::string_view rule, std::string_view identity);
 
-  // ARGV for a call: cost (1 takes, -1 gives back), then capacity, refill/s, TTL ms per bucket.
-  static std::vector<std::string> args(std::span<const TokenBucketParams> buckets, int cost);
+  // ARGV of a call: the decision count first (the caller sets args[0]), then per decision what
+  // this appends: cost (1 takes, -1 gives back), bucket count, and capacity, refill/s, TTL ms
+  // per bucket. The decision's keys go to KEYS in the same order.
+  static void append_decision(std::vector<std::string>& args,
+                              std::span<const TokenBucketParams> buckets, int cost);
 
-  // Reads {allowed, (remaining x1000, retry us, reset us) per bucket}. nullopt when the reply
-  // does not have that shape; otherwise whether the request is allowed.
-  static std::optional<bool> parse(const RedisReply& reply, std::span<TokenBucketResult> out);
+  // Reply elements of one decision over `buckets` buckets.
+  static constexpr std::size_t reply_width(std::size_t buckets) { return 1 + 3 * buckets; }
+
+  // Reads one decision at `offset` of the reply: {allowed, (remaining x1000, retry us, reset us)
+  // per bucket}. nullopt when the reply does not have that shape; otherwise whether the
+  // request is allowed.
+  static std::optional<bool> parse(const RedisReply& reply, std::size_t offset,
+                                   std::span<TokenBucketResult> out);
 };
 
 }  // namespace gatewayd::ratelimit
