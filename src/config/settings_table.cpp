@@ -622,6 +622,17 @@ constexpr std::array kSettings{
                 .min = 1,
                 .max = 60000,
                 .unit = "ms"},
+    SettingSpec{.name = "RATE_LIMIT_REDIS_LEASE_PERCENT",
+                .default_value = "1",
+                .type = T::kInt,
+                .group = "Rate limiting",
+                .description = "A worker under load takes tokens of a busy Redis bucket ahead of "
+                               "need (about 50 ms of its own traffic, at most this percent of "
+                               "the bucket's capacity, buckets of 200 or more only) and spends "
+                               "them without a Redis call; unused ones go back after 250 ms. "
+                               "Never admits more than the limit. 0: one Redis call per request.",
+                .min = 0,
+                .max = 50},
     SettingSpec{.name = "RATE_LIMIT_EXPECTED_REPLICAS",
                 .default_value = "1",
                 .type = T::kInt,

@@ -62,6 +62,11 @@ RateLimitSettings rate_limit_settings_from(const Settings& settings) {
   if (timeout_ms <= 0) throw SettingsError("RATE_LIMIT_REDIS_TIMEOUT_MS: must be positive");
   r.redis_timeout = std::chrono::milliseconds(timeout_ms);
 
+  const auto lease = settings.get_int("RATE_LIMIT_REDIS_LEASE_PERCENT");
+  if (lease < 0 || lease > 50) {
+    throw SettingsError("RATE_LIMIT_REDIS_LEASE_PERCENT: must be between 0 and 50");
+  }
+  r.redis_lease_percent = static_cast<std::uint32_t>(lease);
   const auto replicas = settings.get_int("RATE_LIMIT_EXPECTED_REPLICAS");
   if (replicas < 1 || replicas > 10'000) {
     throw SettingsError("RATE_LIMIT_EXPECTED_REPLICAS: must be between 1 and 10000");

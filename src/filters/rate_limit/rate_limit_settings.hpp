@@ -31,6 +31,7 @@ struct RateLimitSettings {
   Backend backend = Backend::kLocal;               // RATE_LIMIT_BACKEND
   FailureMode failure_mode = FailureMode::kLocal;  // RATE_LIMIT_REDIS_FAILURE_MODE
   std::chrono::milliseconds redis_timeout{100};    // RATE_LIMIT_REDIS_TIMEOUT_MS
+  std::uint32_t redis_lease_percent = 1;           // RATE_LIMIT_REDIS_LEASE_PERCENT (0 = off)
   std::uint32_t expected_replicas = 1;             // RATE_LIMIT_EXPECTED_REPLICAS
   bool ietf_headers = false;                       // RATE_LIMIT_HEADERS_IETF
   std::size_t max_buckets = 100'000;               // RATE_LIMIT_MAX_BUCKETS

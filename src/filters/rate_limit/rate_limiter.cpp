@@ -28,6 +28,9 @@ namespace {
 constexpr std::chrono::milliseconds kProbeMin{250};
 constexpr std::chrono::milliseconds kProbeMax{5000};
 constexpr std::size_t kMaxCachedRouteRules = 4096;
+constexpr std::size_t kMaxLeases = 4096;
+constexpr std::chrono::milliseconds kLeaseWindow{100};  // usage is counted per window
+constexpr std::chrono::milliseconds kLeaseTtl{250};
 
 TokenBucketParams divided(const TokenBucketParams& p, std::uint32_t by) {
   if (by <= 1) return p;
@@ -172,7 +175,63 @@ asio::awaitable<RateLimitDecision> RateLimiter::check(const RateLimitRequest& re
     account(p, d);
     return ready(std::move(d));
   }
+  if (!leases_.empty()) {
+    if (auto d = decide_from_leases(p, Clock::now())) {
+      account(p, *d);
+      return ready(std::move(*d));
+    }
+  }
   return decide_redis(shared_from_this(), std::move(p));
+}
+
+std::uint32_t RateLimiter::lease_cap(const TokenBucketParams& bucket) const noexcept {
+  const auto percent = service_->settings().redis_lease_percent;
+  const auto cap = static_cast<std::uint32_t>(std::floor(bucket.capacity * percent / 100.0));
+  return cap >= 2 ? cap : 0;  // small buckets stay exact: one Redis call per request
+}
+
+RateLimiter::Lease* RateLimiter::lease_for(const std::string& key, Clock::time_point now) {
+  if (auto it = leases_.find(key); it != leases_.end()) return &it->second;
+  if (leases_.size() >= kMaxLeases) {
+    // Forget leases with nothing to give back and no grant on its way.
+    std::erase_if(leases_, [now](const auto& entry) {
+      const Lease& l = entry.second;
+      return !l.asking && (l.tokens < 1 || now >= l.expires + kLeaseTtl);
+    });
+    if (leases_.size() >= kMaxLeases) return nullptr;
+  }
+  return &leases_[key];
+}
+
+void RateLimiter::note_use(Lease& lease, Clock::time_point now) noexcept {
+  if (now - lease.window_start >= kLeaseWindow) {
+    lease.last_uses = now - lease.window_start < 2 * kLeaseWindow ? lease.uses : 0;
+    lease.uses = 0;
+    lease.window_start = now;
+  }
+  ++lease.uses;
+}
+
+std::optional<RateLimitDecision> RateLimiter::decide_from_leases(const Plan& plan,
+                                                                 Clock::time_point now) {
+  boost::container::small_vector<Lease*, 4> leases;
+  for (const auto& r : plan.rules) {
+    const auto it = leases_.find(r.key);
+    if (it == leases_.end() || it->second.tokens < 1 || now >= it->second.expires) {
+      return std::nullopt;
+    }
+    leases.push_back(&it->second);
+  }
+  Results results(plan.rules.size());
+  for (std::size_t i = 0; i < leases.size(); ++i) {
+    Lease& l = *leases[i];
+    l.tokens -= 1;
+    note_use(l, now);
+    results[i].allowed = true;
+    results[i].remaining = l.redis_remaining + l.tokens;
+    results[i].reset = l.reset;
+  }
+  return compose(plan, results, true, DecisionSource::kRedis, 1);
 }
 
 RateLimitDecision RateLimiter::decide_local(const Plan& plan, LocalBucketStore& store,
@@ -319,6 +378,35 @@ asio::awaitable<RateLimitDecision> RateLimiter::decide_redis(std::shared_ptr<Rat
   const std::size_t n = plan.rules.size();
   Results results(n);
 
+  // Hot buckets ask for a lease on top of this request's token; an expired lease gives back
+  // what it did not spend first.
+  boost::container::small_vector<std::uint32_t, 4> extras(n, 0);
+  boost::container::small_vector<std::uint32_t, 4> granted(n, 0);
+  bool leasing = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& planned = plan.rules[i];
+    const std::uint32_t cap = self->lease_cap(planned.rule->bucket);
+    if (cap == 0) continue;
+    Lease* l = self->lease_for(planned.key, now);
+    if (l == nullptr) continue;
+    leasing = true;
+    if (now >= l->expires) {
+      if (l->tokens >= 1) {
+        asio::co_spawn(self->ex_,
+                       refund(self, planned.key, planned.rule->bucket,
+                              static_cast<int>(std::floor(l->tokens))),
+                       log_escaped);
+      }
+      l->tokens = 0;
+    }
+    note_use(*l, now);
+    const std::uint32_t want = std::min(cap, std::max(l->uses, l->last_uses) / 2);
+    if (!l->asking && want > l->tokens + 1) {
+      extras[i] = want - static_cast<std::uint32_t>(l->tokens);
+      l->asking = true;
+    }
+  }
+
   // Groups of buckets decided by one script call: everything at once on a standalone server;
   // per slot in a cluster.
   std::vector<std::vector<std::size_t>> groups;
@@ -347,24 +435,32 @@ asio::awaitable<RateLimitDecision> RateLimiter::decide_redis(std::shared_ptr<Rat
     const auto& group = groups[g];
     boost::container::small_vector<std::string_view, 4> keys;
     boost::container::small_vector<TokenBucketParams, 4> params;
+    boost::container::small_vector<std::uint32_t, 4> group_extras;
     for (const std::size_t i : group) {
       keys.push_back(plan.rules[i].key);
       params.push_back(plan.rules[i].rule->bucket);
+      group_extras.push_back(extras[i]);
     }
     Results group_results(group.size());
-    const BucketVerdict verdict =
-        co_await self->batcher_->decide(keys, params, 1, deadline, group_results);
+    boost::container::small_vector<std::uint32_t, 4> group_granted(group.size(), 0);
+    const BucketVerdict verdict = co_await self->batcher_->decide(
+        BucketCall{keys, params, 1, group_extras}, deadline, group_results, group_granted);
     if (!verdict.failure.empty()) {
       failure = verdict.failure;
       break;
     }
-    for (std::size_t k = 0; k < group.size(); ++k) results[group[k]] = group_results[k];
+    for (std::size_t k = 0; k < group.size(); ++k) {
+      results[group[k]] = group_results[k];
+      granted[group[k]] = group_granted[k];
+    }
     if (verdict.allowed) {
       charged.push_back(g);
     } else {
       allowed = false;
     }
   }
+
+  if (leasing) self->adopt_grants(plan, extras, granted, results);
 
   const bool give_back = !failure.empty() || !allowed;
   if (give_back && !charged.empty()) {
@@ -393,13 +489,32 @@ asio::awaitable<RateLimitDecision> RateLimiter::decide_redis(std::shared_ptr<Rat
   co_return d;
 }
 
+void RateLimiter::adopt_grants(const Plan& plan, std::span<const std::uint32_t> extras,
+                               std::span<const std::uint32_t> granted, Results& results) {
+  const auto now = Clock::now();
+  for (std::size_t i = 0; i < plan.rules.size(); ++i) {
+    const auto it = leases_.find(plan.rules[i].key);
+    if (it == leases_.end()) continue;
+    Lease& l = it->second;
+    if (extras[i] > 0) l.asking = false;
+    if (granted[i] > 0) {
+      l.tokens += granted[i];
+      l.expires = now + kLeaseTtl;
+      l.redis_remaining = results[i].remaining;
+      l.reset = results[i].reset;
+    }
+    // What the caller may still spend includes what this worker holds.
+    if (l.tokens >= 1 && now < l.expires) results[i].remaining += std::floor(l.tokens);
+  }
+}
+
 asio::awaitable<void> RateLimiter::refund(std::shared_ptr<RateLimiter> self, std::string key,
-                                          TokenBucketParams bucket) {
+                                          TokenBucketParams bucket, int tokens) {
   const std::string_view keys[] = {key};
   const TokenBucketParams params[] = {bucket};
   TokenBucketResult ignored[1];
   const auto deadline = Clock::now() + self->service_->settings().redis_timeout;
-  co_await self->batcher_->decide(keys, params, -1, deadline, ignored);
+  co_await self->batcher_->decide(BucketCall{keys, params, -tokens, {}}, deadline, ignored);
 }
 
 }  // namespace gatewayd::ratelimit

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -103,6 +104,25 @@ class RateLimiter : public std::enable_shared_from_this<RateLimiter> {
     metrics::Counter* denied_by_other = nullptr;
   };
   using Results = boost::container::small_vector<TokenBucketResult, 4>;
+  using Clock = std::chrono::steady_clock;
+
+  // Tokens of one Redis bucket this worker took ahead of need. A hot bucket would otherwise cost
+  // a Redis round trip per request; with a lease, most requests are decided here. The lease
+  // covers about 50 ms of this worker's own traffic (so a quiet worker holds nothing), is capped
+  // by RATE_LIMIT_REDIS_LEASE_PERCENT of the capacity, and what is left after kLeaseTtl goes
+  // back to Redis. Tokens are taken from the shared bucket before they are spent, so leasing
+  // never admits more than the limit; at worst a replica is refused while another holds
+  // leased tokens, for at most kLeaseTtl.
+  struct Lease {
+    double tokens = 0;           // leased, not yet spent
+    double redis_remaining = 0;  // what the bucket held right after the last grant
+    std::chrono::microseconds reset{0};
+    Clock::time_point expires{};
+    Clock::time_point window_start{};
+    std::uint32_t uses = 0;       // decisions in the current window
+    std::uint32_t last_uses = 0;  // decisions in the window before
+    bool asking = false;          // a decision that asks for more is on its way to Redis
+  };
 
   RateLimiter(std::shared_ptr<RateLimitService> service, boost::asio::any_io_executor ex,
               std::shared_ptr<RedisClient> redis);
@@ -118,12 +138,18 @@ class RateLimiter : public std::enable_shared_from_this<RateLimiter> {
   void account(const Plan& plan, const RateLimitDecision& decision);
   DecisionCounters& counters(const std::string& rule);
   void set_degraded(bool degraded, const std::string& reason);
+  std::uint32_t lease_cap(const TokenBucketParams& bucket) const noexcept;
+  Lease* lease_for(const std::string& key, Clock::time_point now);
+  static void note_use(Lease& lease, Clock::time_point now) noexcept;
+  std::optional<RateLimitDecision> decide_from_leases(const Plan& plan, Clock::time_point now);
+  void adopt_grants(const Plan& plan, std::span<const std::uint32_t> extras,
+                    std::span<const std::uint32_t> granted, Results& results);
 
   static boost::asio::awaitable<RateLimitDecision> ready(RateLimitDecision decision);
   static boost::asio::awaitable<RateLimitDecision> decide_redis(std::shared_ptr<RateLimiter> self,
                                                                 Plan plan);
   static boost::asio::awaitable<void> refund(std::shared_ptr<RateLimiter> self, std::string key,
-                                             TokenBucketParams bucket);
+                                             TokenBucketParams bucket, int tokens = 1);
 
   std::shared_ptr<RateLimitService> service_;
   boost::asio::any_io_executor ex_;
@@ -137,6 +163,7 @@ class RateLimiter : public std::enable_shared_from_this<RateLimiter> {
   std::unordered_map<std::string, std::shared_ptr<const RateLimitRule>> route_rules_;
   std::unordered_map<std::uint64_t, std::shared_ptr<const RateLimitRule>> key_rules_;
   std::unordered_map<std::string, DecisionCounters> counters_;
+  std::unordered_map<std::string, Lease> leases_;  // by bucket key; bounded by kMaxLeases
 
   bool degraded_ = false;
   std::chrono::steady_clock::time_point next_probe_{};

@@ -23,12 +23,13 @@ std::shared_ptr<RedisBucketBatcher> RedisBucketBatcher::create(std::shared_ptr<R
       new RedisBucketBatcher(std::move(redis), std::max<std::size_t>(1, max_decisions)));
 }
 
-asio::awaitable<BucketVerdict> RedisBucketBatcher::decide(std::span<const std::string_view> keys,
-                                                          std::span<const TokenBucketParams> params,
-                                                          int cost, Clock::time_point deadline,
-                                                          std::span<TokenBucketResult> out) {
-  const std::uint16_t slot =
-      redis_->cluster() && !keys.empty() ? redis_key_slot(keys.front()) : std::uint16_t{0};
+asio::awaitable<BucketVerdict> RedisBucketBatcher::decide(BucketCall call,
+                                                          Clock::time_point deadline,
+                                                          std::span<TokenBucketResult> out,
+                                                          std::span<std::uint32_t> granted) {
+  const std::uint16_t slot = redis_->cluster() && !call.keys.empty()
+                                 ? redis_key_slot(call.keys.front())
+                                 : std::uint16_t{0};
   std::shared_ptr<Batch>& open = open_[slot];
   if (!open || open->decisions >= max_decisions_) {
     open = std::make_shared<Batch>(redis_->executor());
@@ -41,9 +42,9 @@ asio::awaitable<BucketVerdict> RedisBucketBatcher::decide(std::span<const std::s
   }
   const std::shared_ptr<Batch> batch = open;
   const std::size_t offset = batch->reply_size;
-  for (const std::string_view k : keys) batch->keys.emplace_back(k);
-  RedisBucketScript::append_decision(batch->args, params, cost);
-  batch->reply_size += RedisBucketScript::reply_width(params.size());
+  for (const std::string_view k : call.keys) batch->keys.emplace_back(k);
+  RedisBucketScript::append_decision(batch->args, call.params, call.cost, call.extras);
+  batch->reply_size += RedisBucketScript::reply_width(call.params.size());
   ++batch->decisions;
 
   if (!batch->done) {
@@ -55,7 +56,7 @@ asio::awaitable<BucketVerdict> RedisBucketBatcher::decide(std::span<const std::s
         batch->result.message.empty() ? batch->result.ec.message() : batch->result.message;
     co_return verdict;
   }
-  const auto parsed = RedisBucketScript::parse(batch->result.reply, offset, out);
+  const auto parsed = RedisBucketScript::parse(batch->result.reply, offset, out, granted);
   if (!parsed) {
     verdict.failure = "unexpected reply from the rate limit script";
     co_return verdict;

@@ -25,6 +25,15 @@
 
 namespace gatewayd::ratelimit {
 
+// One decision: its buckets (all keys in one slot in a cluster), the cost per bucket, and the
+// extra tokens to lease per bucket (empty: none).
+struct BucketCall {
+  std::span<const std::string_view> keys;
+  std::span<const TokenBucketParams> params;
+  int cost = 1;
+  std::span<const std::uint32_t> extras;
+};
+
 struct BucketVerdict {
   bool allowed = false;
   std::string failure;  // non-empty: Redis failed or answered nonsense; `out` is untouched
@@ -38,13 +47,13 @@ class RedisBucketBatcher : public std::enable_shared_from_this<RedisBucketBatche
   static std::shared_ptr<RedisBucketBatcher> create(std::shared_ptr<RedisClient> redis,
                                                     std::size_t max_decisions = 128);
 
-  // Takes (cost 1) or gives back (cost -1) a token in each bucket, all or nothing. In a cluster
-  // all keys must hash to one slot. `deadline` bounds the call when this decision opens it.
-  // Keys and params are copied before the first suspension.
-  boost::asio::awaitable<BucketVerdict> decide(std::span<const std::string_view> keys,
-                                               std::span<const TokenBucketParams> params, int cost,
-                                               Clock::time_point deadline,
-                                               std::span<TokenBucketResult> out);
+  // Takes (cost 1) or gives back (cost -n) tokens in each bucket, all or nothing, and leases
+  // what it can of the extras. `deadline` bounds the call when this decision opens it. The
+  // call's spans are copied before the first suspension; `out` and `granted` (may be empty)
+  // are written when the verdict is a success.
+  boost::asio::awaitable<BucketVerdict> decide(BucketCall call, Clock::time_point deadline,
+                                               std::span<TokenBucketResult> out,
+                                               std::span<std::uint32_t> granted = {});
 
   // Script calls sent so far (for tests and diagnostics).
   std::uint64_t calls() const noexcept { return calls_; }

@@ -27,19 +27,22 @@ class RedisBucketScript {
   static std::string key(std::string_view rule, std::string_view identity);
 
   // ARGV of a call: the decision count first (the caller sets args[0]), then per decision what
-  // this appends: cost (1 takes, -1 gives back), bucket count, and capacity, refill/s, TTL ms
-  // per bucket. The decision's keys go to KEYS in the same order.
+  // this appends: cost (1 takes, -n gives n back), bucket count, and per bucket capacity,
+  // refill/s, TTL ms and the extra tokens to lease (`extras`, 0 when shorter). The decision's
+  // keys go to KEYS in the same order.
   static void append_decision(std::vector<std::string>& args,
-                              std::span<const TokenBucketParams> buckets, int cost);
+                              std::span<const TokenBucketParams> buckets, int cost,
+                              std::span<const std::uint32_t> extras = {});
 
   // Reply elements of one decision over `buckets` buckets.
-  static constexpr std::size_t reply_width(std::size_t buckets) { return 1 + 3 * buckets; }
+  static constexpr std::size_t reply_width(std::size_t buckets) { return 1 + 4 * buckets; }
 
-  // Reads one decision at `offset` of the reply: {allowed, (remaining x1000, retry us, reset us)
-  // per bucket}. nullopt when the reply does not have that shape; otherwise whether the
-  // request is allowed.
+  // Reads one decision at `offset` of the reply: {allowed, (remaining x1000, retry us, reset us,
+  // extra tokens granted) per bucket}; the grants go to `granted` as far as it reaches. nullopt
+  // when the reply does not have that shape; otherwise whether the request is allowed.
   static std::optional<bool> parse(const RedisReply& reply, std::size_t offset,
-                                   std::span<TokenBucketResult> out);
+                                   std::span<TokenBucketResult> out,
+                                   std::span<std::uint32_t> granted = {});
 };
 
 }  // namespace gatewayd::ratelimit

@@ -15,6 +15,7 @@
 #include "filters/rate_limit/redis_bucket_script.hpp"
 #include "gatewayd/config.hpp"
 #include "limiter_test_util.hpp"
+#include "support/polling.hpp"
 #include "support/redis_server.hpp"
 
 namespace gatewayd::ratelimit {
@@ -185,6 +186,108 @@ TEST_F(RedisLimiterTest, ThreeInstancesShareOneLimit) {
   EXPECT_GE(allowed.load(), 100);
   // At most the burst plus what refilled (100 per minute) while the test ran.
   EXPECT_LE(allowed.load(), 100 + static_cast<int>(std::ceil(elapsed * 100.0 / 60.0)) + 1);
+}
+
+// Script calls the server has run ("cmdstat_evalsha:calls=N" in INFO commandstats).
+long evalsha_calls(const gatewayd::test::RedisServer& server) {
+  const std::string info = server.cli({"INFO", "commandstats"});
+  const auto at = info.find("cmdstat_evalsha:calls=");
+  if (at == std::string::npos) return 0;
+  return std::stol(info.substr(at + 22));
+}
+
+double redis_tokens(const gatewayd::test::RedisServer& server, const std::string& key) {
+  const std::string v = server.cli({"HGET", key, "tokens"});
+  return v.empty() ? -1 : std::stod(v);
+}
+
+RateLimitRequest key_request(std::uint32_t per_hour) {
+  RateLimitRequest req;
+  req.path = "/r";
+  req.peer = ip::make_address("198.51.100.1");
+  static const std::string id = "hot-key";
+  req.api_key_id = id;
+  req.api_key_per_hour = per_hour;
+  return req;
+}
+
+TEST_F(RedisLimiterTest, HotBucketIsMostlyDecidedFromLeasesAndUnspentTokensGoBack) {
+  // 36,000 per hour: a bucket of 36,000 refilling 10 per second; leases up to 1% (360).
+  Instance gw(settings());
+  const auto req = key_request(36'000);
+  const std::string key = RedisBucketScript::key("api_key_per_hour", "key:hot-key");
+  const long calls_before = evalsha_calls(*server_);
+  constexpr int kChecks = 2000;
+  for (int i = 0; i < kChecks; ++i) {
+    const auto d = gw.check(req);
+    ASSERT_TRUE(d.allowed) << i;
+    ASSERT_EQ(d.source, DecisionSource::kRedis) << i;
+  }
+  const long calls = evalsha_calls(*server_) - calls_before;
+  EXPECT_LT(calls, kChecks / 4) << "one check after another: only leases can save calls";
+
+  // Leased tokens were taken from Redis before they were spent: Redis holds at most what the
+  // spent ones left (plus what refilled), and not much less (the lease is capped at 360).
+  const double held = redis_tokens(*server_, key);
+  EXPECT_LE(held, 36'000 - kChecks + 10 * 60);
+  EXPECT_GE(held, 36'000 - kChecks - 360);
+
+  // The lease expires (250 ms) while this worker is quiet; the next check gives back what was
+  // not spent, so Redis again holds everything but the spent tokens.
+  spin(gw.io, 400ms);
+  ASSERT_TRUE(gw.check(req).allowed);
+  EXPECT_TRUE(gatewayd::test::eventually(
+      [&] {
+        spin(gw.io, 20ms);
+        return redis_tokens(*server_, key) >= 36'000 - (kChecks + 1);
+      },
+      10s))
+      << redis_tokens(*server_, key);
+}
+
+TEST_F(RedisLimiterTest, LeasingOffSendsEveryDecisionToRedis) {
+  auto s = settings();
+  s.redis_lease_percent = 0;
+  Instance gw(s);
+  const auto req = key_request(36'000);
+  ASSERT_TRUE(gw.check(req).allowed);  // loads the script (the first EVALSHA meets NOSCRIPT)
+  const long calls_before = evalsha_calls(*server_);
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(gw.check(req).allowed);
+  EXPECT_EQ(evalsha_calls(*server_) - calls_before, 300);
+}
+
+TEST_F(RedisLimiterTest, LeasesNeverAdmitMoreThanTheLimitAcrossInstances) {
+  // 3,000 concurrent requests over three instances against 1,200 per hour (leases of up to 12).
+  constexpr int kRequests = 3000;
+  constexpr int kInstances = 3;
+  std::atomic<int> allowed{0};
+  const auto started = Clock::now();
+  std::vector<std::thread> threads;
+  for (int g = 0; g < kInstances; ++g) {
+    threads.emplace_back([&] {
+      Instance gw(settings());
+      int done = 0;
+      const auto req = key_request(1200);
+      // Waves of 20 concurrent checks: batching and leasing both at work.
+      for (int sent = 0; sent < kRequests / kInstances; sent += 20) {
+        for (int k = 0; k < 20; ++k) {
+          boost::asio::co_spawn(gw.io, gw.limiter->check(req),
+                                [&](std::exception_ptr, RateLimitDecision d) {
+                                  ++done;
+                                  if (d.allowed) allowed.fetch_add(1);
+                                });
+        }
+        const auto until = Clock::now() + 20s;
+        while (done < sent + 20 && Clock::now() < until) gw.io.run_one_for(50ms);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+  // Never more than the bucket plus its refill (1,200 per hour); at most the three instances'
+  // unspent leases (12 each) fewer.
+  EXPECT_LE(allowed.load(), 1200 + static_cast<int>(std::ceil(elapsed * 1200.0 / 3600.0)) + 1);
+  EXPECT_GE(allowed.load(), 1200 - kInstances * 12);
 }
 
 class FailureModeTest : public RedisLimiterTest,

@@ -31,8 +31,10 @@ struct Decision {
   std::vector<std::string> keys;
   std::vector<TokenBucketParams> params;
   int cost = 1;
+  std::vector<std::uint32_t> extras;
   std::optional<BucketVerdict> verdict;
   std::vector<TokenBucketResult> results;
+  std::vector<std::uint32_t> granted;
 };
 
 class BatcherTest : public ::testing::Test {
@@ -55,12 +57,13 @@ class BatcherTest : public ::testing::Test {
   void decide_together(RedisBucketBatcher& batcher, std::vector<Decision>& decisions) {
     for (auto& d : decisions) {
       d.results.resize(d.params.size());
+      d.granted.assign(d.params.size(), 0);
       asio::co_spawn(
           io_,
           [&batcher, &d]() -> asio::awaitable<void> {
             std::vector<std::string_view> keys(d.keys.begin(), d.keys.end());
-            d.verdict =
-                co_await batcher.decide(keys, d.params, d.cost, Clock::now() + 2s, d.results);
+            d.verdict = co_await batcher.decide(BucketCall{keys, d.params, d.cost, d.extras},
+                                                Clock::now() + 2s, d.results, d.granted);
           },
           asio::detached);
     }
@@ -148,6 +151,26 @@ TEST_F(BatcherTest, GivingBackRestoresAToken) {
   std::vector<Decision> give{{{key}, {kThreePerMinute}, -1}};
   decide_together(*batcher, give);
   EXPECT_NEAR(give[0].results[0].remaining, 2, 0.01);
+}
+
+TEST_F(BatcherTest, ExtrasAreLeasedAsFarAsTheBucketHoldsThem) {
+  wait_connected();
+  auto batcher = RedisBucketBatcher::create(redis_);
+  const std::string key = RedisBucketScript::key("r", "lease");
+  const TokenBucketParams ten{10, 10.0 / 3600.0};
+  // Asks for 4 extra, then 20 extra with 5 left: 1 for the request and the other 4 leased.
+  std::vector<Decision> decisions{
+      {{key}, {ten}, 1, {4}}, {{key}, {ten}, 1, {20}}, {{key}, {ten}, 1, {3}}};
+  decide_together(*batcher, decisions);
+  ASSERT_TRUE(decisions[0].verdict->allowed);
+  EXPECT_EQ(decisions[0].granted[0], 4u);
+  EXPECT_NEAR(decisions[0].results[0].remaining, 5, 0.01);
+  ASSERT_TRUE(decisions[1].verdict->allowed);
+  EXPECT_EQ(decisions[1].granted[0], 4u);
+  EXPECT_NEAR(decisions[1].results[0].remaining, 0, 0.01);
+  // Nothing left: refused, and a refusal leases nothing.
+  EXPECT_FALSE(decisions[2].verdict->allowed);
+  EXPECT_EQ(decisions[2].granted[0], 0u);
 }
 
 TEST_F(BatcherTest, CallsAreBoundedInSize) {
