@@ -145,8 +145,7 @@ bench_hs_secret=bench-hs256-secret-0123456789abcdef0123456789
 
 # bench_start_gatewayd NAME PORT [VAR=VALUE...]: one gatewayd worker with the shared config,
 # no access log, no request history and the HS256 secret unless the extra variables say
-# otherwise. Sets
-# gw_pids[NAME].
+# otherwise. Sets gw_pids[NAME]. GATEWAYD_BIN (an absolute path) picks another build.
 declare -A gw_pids=()
 bench_start_gatewayd() {
   local name=$1 port=$2
@@ -157,7 +156,8 @@ bench_start_gatewayd() {
      DATA_DIRECTORY="$work/gw/$name/data" MYSQL_ENABLED=false RATE_LIMIT_ENABLED=false \
      CONFIG_WATCH=false REQUEST_LOG_SAMPLE_RATE=0 MAX_CONNECTIONS=20000 \
      JWT_SECRET_KEY="$bench_hs_secret" JWT_ALGORITHM=HS256 "$@" \
-     taskset -c $cpu_proxy "$OLDPWD/build/release/gatewayd" --config-dir "$work/gw/config") &
+     taskset -c $cpu_proxy "${GATEWAYD_BIN:-$OLDPWD/build/release/gatewayd}" \
+       --config-dir "$work/gw/config") &
   gw_pids[$name]=$!
   bench_pids+=($!)
   bench_wait_http "$port"
@@ -170,4 +170,33 @@ bench_rss_kib() {
     total=$((total + $(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
   done
   echo "$total"
+}
+
+# bench_start_mariadb PORT: a throw-away mariadbd on $cpu_load with database gatewayd and user
+# bench/bench, and the schema applied by `gatewayd --init-db`. Sets mariadb_pid, mariadb_sock and
+# mysql_env (the gatewayd variables that point at it).
+bench_start_mariadb() {
+  local port=$1 as_root=()
+  mkdir -p "$work/db"
+  [[ $(id -u) -eq 0 ]] && as_root=(--user=root)
+  mariadb-install-db --no-defaults --datadir="$work/db" --auth-root-authentication-method=normal \
+    --skip-test-db "${as_root[@]}" >/dev/null 2>&1
+  taskset -c $cpu_load mariadbd --no-defaults --datadir="$work/db" --socket="$work/db.sock" \
+    --port="$port" --bind-address=127.0.0.1 --skip-name-resolve --skip-log-bin \
+    --performance-schema=OFF --innodb-flush-log-at-trx-commit=2 --innodb-buffer-pool-size=128M \
+    --log-error="$work/db.err" "${as_root[@]}" &
+  mariadb_pid=$!
+  bench_pids+=($mariadb_pid)
+  mariadb_sock=$work/db.sock
+  for _ in $(seq 300); do
+    mariadb --no-defaults --socket="$mariadb_sock" --user=root -e 'SELECT 1' >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  mariadb --no-defaults --socket="$mariadb_sock" --user=root -e "
+    CREATE USER 'bench'@'%' IDENTIFIED BY 'bench'; GRANT ALL ON *.* TO 'bench'@'%';
+    CREATE DATABASE gatewayd CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
+  mysql_env=(MYSQL_ENABLED=true MYSQL_HOST=127.0.0.1 MYSQL_PORT="$port" MYSQL_USER=bench
+             MYSQL_PASSWORD=bench MYSQL_DATABASE=gatewayd)
+  env "${mysql_env[@]}" LOG_DIRECTORY="$work/initdb" DATA_DIRECTORY="$work/initdb" \
+    "${GATEWAYD_BIN:-build/release/gatewayd}" --config-dir "$work/gw/config" --init-db >/dev/null
 }
