@@ -119,13 +119,15 @@ std::optional<MySqlError> MySqlStatement::send() {
     params_.clear();
     return MySqlError{CR_PARAMS_NOT_BOUND, std::move(msg)};
   }
-  std::vector<MYSQL_BIND> binds(param_count_);
-  std::vector<MYSQL_TIME> times;
-  std::vector<unsigned long> lengths(param_count_);
-  times.reserve(param_count_);
+  // Sized once (the parameter count never changes); only the fields a kind uses are reset.
+  binds_.resize(param_count_);
+  lengths_.resize(param_count_);
+  times_.clear();
+  times_.reserve(param_count_);  // no reallocation below: binds point into it
   for (unsigned i = 0; i < param_count_; ++i) {
     Param& p = params_[i];
-    MYSQL_BIND& b = binds[i];
+    MYSQL_BIND& b = binds_[i];
+    b = MYSQL_BIND{};
     switch (p.kind) {
       case Kind::kNull:
         b.buffer_type = MYSQL_TYPE_NULL;
@@ -134,9 +136,9 @@ std::optional<MySqlError> MySqlStatement::send() {
         b.buffer_type = MYSQL_TYPE_STRING;
         // Connector/C only reads input buffers.
         b.buffer = const_cast<char*>(p.text.data());
-        lengths[i] = static_cast<unsigned long>(p.text.size());
-        b.buffer_length = lengths[i];
-        b.length = &lengths[i];
+        lengths_[i] = static_cast<unsigned long>(p.text.size());
+        b.buffer_length = lengths_[i];
+        b.length = &lengths_[i];
         break;
       case Kind::kInt:
         b.buffer_type = MYSQL_TYPE_LONGLONG;
@@ -152,14 +154,14 @@ std::optional<MySqlError> MySqlStatement::send() {
         b.buffer = &p.d;
         break;
       case Kind::kTime:
-        times.push_back(to_mysql_time(p.t));
+        times_.push_back(to_mysql_time(p.t));
         b.buffer_type = MYSQL_TYPE_DATETIME;
-        b.buffer = &times.back();
+        b.buffer = &times_.back();
         break;
     }
   }
   params_.clear();
-  if (param_count_ > 0 && mysql_stmt_bind_param(stmt_, binds.data()) != 0) {
+  if (param_count_ > 0 && mysql_stmt_bind_param(stmt_, binds_.data()) != 0) {
     return take_error();
   }
   if (mysql_stmt_execute(stmt_) != 0) {

@@ -11,6 +11,8 @@
 #include "clients/mysql_error.hpp"
 
 struct st_mysql_stmt;
+struct st_mysql_bind;
+struct st_mysql_time;
 
 namespace gatewayd {
 
@@ -65,6 +67,12 @@ class MySqlStatement {
   st_mysql_stmt* stmt_;
   unsigned param_count_ = 0;
   std::vector<Param> params_;
+  // Connector/C's view of params_, kept between executions: a multi-row INSERT has hundreds of
+  // parameters, and allocating these per execution made glibc grow and trim the writer thread's
+  // heap (madvise and a TLB flush) every statement.
+  std::vector<st_mysql_bind> binds_;
+  std::vector<unsigned long> lengths_;
+  std::vector<st_mysql_time> times_;
   std::uint64_t affected_rows_ = 0;
 };
 

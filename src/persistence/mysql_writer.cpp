@@ -1,5 +1,7 @@
 #include "persistence/mysql_writer.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -45,6 +47,10 @@ constexpr TableSql kTables[] = {
      "last_health_check = COALESCE(VALUES(last_health_check), last_health_check), "
      "failure_count = VALUES(failure_count), metadata = VALUES(metadata)"},
 };
+
+bool power_of_two(std::size_t n) {
+  return n != 0 && (n & (n - 1)) == 0;
+}
 
 std::size_t chunk_index(std::size_t rows) {
   std::size_t i = 0;
@@ -100,8 +106,18 @@ std::string_view clamp_utf8(std::string_view s, std::size_t max_chars) noexcept 
   return s.substr(0, std::min(i, s.size()));
 }
 
-MySqlWriter::MySqlWriter(MySqlOptions options, std::string node_id)
-    : connection_(std::move(options)), node_id_(std::move(node_id)) {}
+MySqlWriter::MySqlWriter(MySqlOptions options, std::string node_id, std::size_t preferred_rows)
+    : connection_(std::move(options)),
+      node_id_(std::move(node_id)),
+      preferred_rows_(std::clamp<std::size_t>(preferred_rows, 1, kMaxRowsPerStatement)) {}
+
+std::size_t MySqlWriter::next_chunk(std::size_t remaining) const noexcept {
+  if (remaining >= preferred_rows_) {
+    return preferred_rows_;
+  }
+  std::size_t rows = std::bit_floor(remaining);
+  return rows;
+}
 
 MySqlWriter::~MySqlWriter() {
   disconnect();
@@ -125,7 +141,7 @@ void MySqlWriter::disconnect() noexcept {
 
 MySqlResult<MySqlStatement*> MySqlWriter::statement(Kind kind, std::size_t rows) {
   using R = MySqlResult<MySqlStatement*>;
-  auto& slot = statements_[kind][chunk_index(rows)];
+  auto& slot = statements_[kind][power_of_two(rows) ? chunk_index(rows) : kChunkSizes - 1];
   if (!slot) {
     const TableSql& t = kTables[kind];
     std::string sql = t.head;
@@ -152,10 +168,7 @@ std::optional<MySqlError> MySqlWriter::write_kind(Kind kind,
   std::vector<std::string> scratch;
   std::size_t done = 0;
   while (done < records.size()) {
-    std::size_t rows = kMaxRowsPerStatement;
-    while (rows > records.size() - done) {
-      rows >>= 1;
-    }
+    const std::size_t rows = next_chunk(records.size() - done);
     scratch.clear();
     scratch.reserve(rows);  // bound views into it must not move
     auto st_result = statement(kind, rows);
@@ -251,11 +264,23 @@ std::optional<MySqlError> MySqlWriter::write(std::span<const Record> records,
   for (const Record& r : records) {
     by_kind[r.index()].push_back(&r);
   }
-  if (auto e = connection_.begin()) {
-    return e;
+  std::size_t statements = 0;
+  for (const auto& kind : by_kind) {
+    for (std::size_t left = kind.size(); left > 0; left -= next_chunk(left)) {
+      ++statements;
+    }
   }
-  auto fail = [this](MySqlError e) -> std::optional<MySqlError> {
-    connection_.rollback();
+  const bool transaction = statements > 1 || checkpoint.has_value();
+  if (transaction) {
+    if (auto e = connection_.begin()) {
+      return e;
+    }
+    ++transactions_started_;
+  }
+  auto fail = [this, transaction](MySqlError e) -> std::optional<MySqlError> {
+    if (transaction) {
+      connection_.rollback();
+    }
     if (!connection_.connected()) {
       disconnect();  // the statements died with the connection
     }
@@ -285,8 +310,10 @@ std::optional<MySqlError> MySqlWriter::write(std::span<const Record> records,
       return fail(std::move(*e));
     }
   }
-  if (auto e = connection_.commit()) {
-    return fail(std::move(*e));
+  if (transaction) {
+    if (auto e = connection_.commit()) {
+      return fail(std::move(*e));
+    }
   }
   return std::nullopt;
 }

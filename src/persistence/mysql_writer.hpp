@@ -1,8 +1,11 @@
 #pragma once
 // Writes batches of records to MySQL/MariaDB: one transaction per batch, one multi-row prepared
-// INSERT per record type and chunk. Chunks have power-of-two sizes up to kMaxRowsPerStatement,
-// so a handful of statements per type are prepared once per connection and reused, whatever the
-// batch size. Row semantics:
+// INSERT per record type and chunk. A chunk has the writer's preferred size (the batch size, at
+// most kMaxRowsPerStatement) or, for what is left of a type, a power of two, so a handful of
+// statements per type are prepared once per connection and reused, and a full batch of one type
+// is a single statement. A batch that is one statement and carries no checkpoint runs without
+// START TRANSACTION/COMMIT (a statement is atomic under autocommit): each round trip to the
+// server costs the writer more than the rows it carries. Row semantics:
 //   gateway_logs, audit_logs           INSERT IGNORE (gateway_logs is unique on request_id, so a
 //                                      replayed row is not duplicated)
 //   rate_limit_records                 upsert, counts add, window_end extends
@@ -27,10 +30,14 @@ namespace gatewayd::persistence {
 
 class MySqlWriter {
  public:
-  static constexpr std::size_t kMaxRowsPerStatement = 64;
+  // 512 rows of the widest gateway_logs row (2048-character path) stay under 5 MiB, within the
+  // default max_allowed_packet of MySQL 8 (64 MiB) and MariaDB (16 MiB).
+  static constexpr std::size_t kMaxRowsPerStatement = 512;
 
-  // node_id is stored with gateway_logs/audit_logs rows (CLUSTER_NODE_ID).
-  MySqlWriter(MySqlOptions options, std::string node_id);
+  // node_id is stored with gateway_logs/audit_logs rows (CLUSTER_NODE_ID). preferred_rows is the
+  // chunk size tried first (the service's batch size).
+  MySqlWriter(MySqlOptions options, std::string node_id,
+              std::size_t preferred_rows = kMaxRowsPerStatement);
   ~MySqlWriter();
 
   std::optional<MySqlError> connect();
@@ -52,19 +59,25 @@ class MySqlWriter {
   void forget_checkpoint(std::string_view spool_id);
 
   std::uint64_t statements_executed() const noexcept { return statements_executed_; }
+  std::uint64_t transactions_started() const noexcept { return transactions_started_; }
+  // The rows of the statements a kind's records are written with, in order.
+  std::size_t next_chunk(std::size_t remaining) const noexcept;
 
  private:
   enum Kind : std::size_t { kRequest, kAudit, kRateLimit, kCircuit, kInstance, kKinds };
-  static constexpr std::size_t kChunkSizes = 7;  // 1, 2, 4, ... 64
+  // 1, 2, 4, ... 512, then one slot for a preferred size that is not a power of two.
+  static constexpr std::size_t kChunkSizes = 11;
 
   MySqlResult<MySqlStatement*> statement(Kind kind, std::size_t rows);
   std::optional<MySqlError> write_kind(Kind kind, std::span<const Record* const> records);
 
   MySqlConnection connection_;
   std::string node_id_;
+  std::size_t preferred_rows_;
   std::array<std::array<std::unique_ptr<MySqlStatement>, kChunkSizes>, kKinds> statements_;
   std::unique_ptr<MySqlStatement> checkpoint_statement_;
   std::uint64_t statements_executed_ = 0;
+  std::uint64_t transactions_started_ = 0;
 };
 
 // The longest prefix of `s` with at most `max_chars` UTF-8 characters (never splits one).

@@ -191,10 +191,65 @@ TEST_F(MySqlWriterTest, LargeBatchesUseMultiRowStatements) {
   }
   const auto before = writer_->statements_executed();
   ASSERT_FALSE(writer_->write(batch).has_value());
-  // 150 = 64 + 64 + 16 + 4 + 2 rows; 3 = 2 + 1.
-  EXPECT_EQ(writer_->statements_executed() - before, 7u);
+  // 150 = 128 + 16 + 4 + 2 rows; 3 = 2 + 1.
+  EXPECT_EQ(writer_->statements_executed() - before, 6u);
   EXPECT_EQ(count("gateway_logs"), 150);
   EXPECT_EQ(count("rate_limit_records"), 3);
+}
+
+TEST_F(MySqlWriterTest, AFullBatchIsOneStatementWithoutTransaction) {
+  MySqlWriter writer(options_, "node-a", 300);
+  ASSERT_FALSE(writer.connect().has_value());
+  std::vector<Record> batch;
+  for (int i = 0; i < 300; ++i) batch.push_back(request("full-" + std::to_string(i)));
+  ASSERT_FALSE(writer.write(batch).has_value());
+  EXPECT_EQ(writer.statements_executed(), 1u);
+  EXPECT_EQ(writer.transactions_started(), 0u);
+  EXPECT_EQ(count("gateway_logs"), 300);
+
+  // Past the preferred size: one preferred chunk, then powers of two, in one transaction.
+  batch.clear();
+  for (int i = 0; i < 311; ++i) batch.push_back(request("more-" + std::to_string(i)));
+  ASSERT_FALSE(writer.write(batch).has_value());
+  EXPECT_EQ(writer.statements_executed(), 1u + 4u);  // 300 + 8 + 2 + 1
+  EXPECT_EQ(writer.transactions_started(), 1u);
+  EXPECT_EQ(count("gateway_logs"), 611);
+
+  // A checkpoint always shares a transaction with its rows.
+  batch.resize(1);
+  batch[0] = request("with-checkpoint");
+  ASSERT_FALSE(writer.write(batch, MySqlWriter::Checkpoint{"gen-one", 7}).has_value());
+  EXPECT_EQ(writer.transactions_started(), 2u);
+  EXPECT_EQ(writer.load_checkpoint("gen-one").value, 7u);
+}
+
+TEST_F(MySqlWriterTest, ChunksArePreferredSizeThenPowersOfTwo) {
+  MySqlWriter writer(options_, "node-a", 500);
+  EXPECT_EQ(writer.next_chunk(1200), 500u);
+  EXPECT_EQ(writer.next_chunk(500), 500u);
+  EXPECT_EQ(writer.next_chunk(499), 256u);
+  EXPECT_EQ(writer.next_chunk(3), 2u);
+  EXPECT_EQ(writer.next_chunk(1), 1u);
+  // The preferred size is capped, so a statement stays within the packet limits.
+  MySqlWriter big(options_, "node-a", 100'000);
+  EXPECT_EQ(big.next_chunk(100'000), MySqlWriter::kMaxRowsPerStatement);
+  MySqlWriter tiny(options_, "node-a", 0);
+  EXPECT_EQ(tiny.next_chunk(10), 1u);
+}
+
+TEST_F(MySqlWriterTest, AFailedSingleStatementLeavesNoRow) {
+  // Without an explicit transaction the statement alone must be atomic: the second row fails
+  // (a trigger refuses it, which INSERT IGNORE does not ignore) after the first was inserted.
+  ASSERT_FALSE(db_->execute("CREATE TRIGGER refuse_single_2 BEFORE INSERT ON gateway_logs "
+                            "FOR EACH ROW BEGIN IF NEW.request_id = 'single-2' THEN "
+                            "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused'; END IF; END")
+                   .has_value());
+  std::vector<Record> batch = {request("single-1"), request("single-2")};
+  auto e = writer_->write(batch);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(writer_->transactions_started(), 0u);
+  EXPECT_EQ(count("gateway_logs"), 0);
+  EXPECT_TRUE(writer_->connected());
 }
 
 TEST_F(MySqlWriterTest, OversizedTextIsClampedOnACharacterBoundary) {
