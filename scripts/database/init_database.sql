@@ -138,7 +138,9 @@ CREATE TABLE IF NOT EXISTS audit_logs (
 
 -- One row per request. request_id is unique so that a batch replayed from the spool after a crash
 -- (between the commit and the spool truncation) cannot duplicate rows: the writer inserts with
--- INSERT IGNORE.
+-- INSERT IGNORE. Every index costs the database a B-tree insert per request, so there are only
+-- those the admin queries need: by time, request id, user and route. Filters on status or service
+-- walk idx_gateway_logs_created newest first, which is also the order they return.
 CREATE TABLE IF NOT EXISTS gateway_logs (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   request_id VARCHAR(128) NOT NULL,
@@ -158,10 +160,24 @@ CREATE TABLE IF NOT EXISTS gateway_logs (
   UNIQUE KEY uk_gateway_logs_request_id (request_id),
   KEY idx_gateway_logs_created (created_at),
   KEY idx_gateway_logs_route (route, created_at),
-  KEY idx_gateway_logs_service (target_service, created_at),
-  KEY idx_gateway_logs_user (user_id, created_at),
-  KEY idx_gateway_logs_status (status_code, created_at)
+  KEY idx_gateway_logs_user (user_id, created_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Version 2: a version-1 gateway_logs also had idx_gateway_logs_service and
+-- idx_gateway_logs_status. MySQL 8 has no DROP INDEX IF EXISTS, so the ALTER is built from
+-- information_schema (a no-op DO 0 once they are gone); both drops are in-place in InnoDB.
+SET @gatewayd_sql = (
+  SELECT COALESCE(CONCAT('ALTER TABLE gateway_logs ',
+                         GROUP_CONCAT(DISTINCT CONCAT('DROP INDEX ', index_name)
+                                      ORDER BY index_name SEPARATOR ', ')),
+                  'DO 0')
+  FROM information_schema.statistics
+  WHERE table_schema = DATABASE() AND table_name = 'gateway_logs'
+    AND index_name IN ('idx_gateway_logs_service', 'idx_gateway_logs_status'));
+PREPARE gatewayd_stmt FROM @gatewayd_sql;
+EXECUTE gatewayd_stmt;
+DEALLOCATE PREPARE gatewayd_stmt;
+SET @gatewayd_sql = NULL;
 
 CREATE TABLE IF NOT EXISTS rate_limit_rules (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
@@ -203,3 +219,5 @@ CREATE TABLE IF NOT EXISTS spool_checkpoints (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 INSERT IGNORE INTO schema_version (version, description) VALUES (1, 'initial schema');
+INSERT IGNORE INTO schema_version (version, description)
+  VALUES (2, 'gateway_logs without the status and service indexes');

@@ -8,7 +8,7 @@
 namespace gatewayd::persistence {
 
 // The version recorded in schema_version by this build's script.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // init_database.sql exactly as in the source tree.
 std::string_view schema_sql() noexcept;

@@ -616,7 +616,7 @@ TEST_F(PersistenceTest, InitDbIsIdempotent) {
     EXPECT_TRUE(s.success()) << "run " << run << ": " << s.describe() << ": " << out;
     EXPECT_NE(out.find("schema version"), std::string::npos) << out;
   }
-  EXPECT_EQ(sql("SELECT version FROM schema_version ORDER BY version"), "1\n");
+  EXPECT_EQ(sql("SELECT version FROM schema_version ORDER BY version"), "1\n2\n");
   for (const char* table :
        {"gateway_logs", "audit_logs", "api_keys", "routes", "service_instances",
         "rate_limit_records", "rate_limit_rules", "circuit_breaker_states", "schema_version"}) {

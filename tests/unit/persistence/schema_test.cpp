@@ -10,7 +10,17 @@
 namespace gatewayd::test {
 namespace {
 
-class SchemaTest : public MySqlTest {};
+class SchemaTest : public MySqlTest {
+ protected:
+  // The indexes of gateway_logs, "name(col,col)" in name order (binary collation).
+  std::string log_indexes() {
+    return scalar(
+        "SELECT GROUP_CONCAT(CONCAT(index_name, '(', cols, ')') ORDER BY index_name SEPARATOR ' ') "
+        "FROM (SELECT index_name, GROUP_CONCAT(column_name ORDER BY seq_in_index) AS cols "
+        "FROM information_schema.statistics WHERE table_schema = DATABASE() "
+        "AND table_name = 'gateway_logs' GROUP BY index_name) i");
+  }
+};
 
 TEST_F(SchemaTest, EmbeddedScriptIsTheSourceFile) {
   std::string on_disk =
@@ -24,7 +34,7 @@ TEST_F(SchemaTest, AppliesTwiceAndRecordsItsVersion) {
   auto again = persistence::init_database(options_);
   EXPECT_EQ(again.schema_version, persistence::kSchemaVersion);
   EXPECT_FALSE(again.server_version.empty());
-  EXPECT_EQ(count("schema_version"), 1);
+  EXPECT_EQ(count("schema_version"), persistence::kSchemaVersion);
   for (const char* table : {"api_keys", "routes", "service_instances", "rate_limit_records",
                             "circuit_breaker_states", "audit_logs", "gateway_logs",
                             "rate_limit_rules", "gateway_settings", "spool_checkpoints"}) {
@@ -105,14 +115,69 @@ TEST_F(SchemaTest, RunsWithTheCommandLineClientTwice) {
     ExitStatus s = server_->client({}, &out, file);
     ASSERT_TRUE(s.success()) << out;
   }
-  EXPECT_EQ(server_->sql("SELECT version FROM gateway_db.schema_version"), "1\n");
+  EXPECT_EQ(server_->sql("SELECT version FROM gateway_db.schema_version ORDER BY version"),
+            "1\n2\n");
   EXPECT_EQ(server_->sql("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
                          "'gateway_db'"),
             "11\n");
   // And --init-db on top of what the client created changes nothing.
   MySqlOptions o = options_;
   o.database = "gateway_db";
-  EXPECT_EQ(persistence::init_database(o).schema_version, 1);
+  EXPECT_EQ(persistence::init_database(o).schema_version, 2);
+}
+
+constexpr const char* kV2LogIndexes =
+    "idx_gateway_logs_created(created_at) idx_gateway_logs_route(route,created_at) "
+    "idx_gateway_logs_user(user_id,created_at) PRIMARY(id) uk_gateway_logs_request_id(request_id)";
+
+TEST_F(SchemaTest, GatewayLogsHasOnlyTheIndexesTheQueriesNeed) {
+  EXPECT_EQ(log_indexes(), kV2LogIndexes);
+}
+
+TEST_F(SchemaTest, MigratesAVersion1DatabaseAndKeepsItsRows) {
+  // A version-1 database: the two extra indexes, version 1 only, and rows in gateway_logs.
+  ASSERT_FALSE(db_->execute("ALTER TABLE gateway_logs "
+                            "ADD KEY idx_gateway_logs_service (target_service, created_at), "
+                            "ADD KEY idx_gateway_logs_status (status_code, created_at)")
+                   .has_value());
+  ASSERT_FALSE(db_->execute("DELETE FROM schema_version WHERE version > 1").has_value());
+  ASSERT_FALSE(db_->execute("INSERT INTO gateway_logs (request_id, method, path, status_code, "
+                            "created_at) VALUES ('old-1', 'GET', '/a', 200, NOW(3)), "
+                            "('old-2', 'GET', '/b', 503, NOW(3))")
+                   .has_value());
+  ASSERT_NE(log_indexes(), kV2LogIndexes);
+
+  for (int run = 0; run < 2; ++run) {  // the second run finds nothing left to drop
+    auto result = persistence::init_database(options_);
+    EXPECT_EQ(result.schema_version, 2) << "run " << run;
+    EXPECT_EQ(log_indexes(), kV2LogIndexes) << "run " << run;
+  }
+  EXPECT_EQ(count("schema_version"), 2);
+  EXPECT_EQ(count("gateway_logs"), 2);
+  // The unique key still refuses a duplicate request id after the migration.
+  auto dup = db_->execute(
+      "INSERT INTO gateway_logs (request_id, method, path, status_code, created_at) "
+      "VALUES ('old-1', 'GET', '/a', 200, NOW(3))");
+  EXPECT_TRUE(dup.has_value());
+}
+
+TEST_F(SchemaTest, MigratesWithTheCommandLineClient) {
+  const auto file = std::string(GATEWAYD_SOURCE_DIR) + "/scripts/database/init_database.sql";
+  std::string out;
+  ASSERT_TRUE(server_->client({}, &out, file).success()) << out;
+  server_->sql(
+      "ALTER TABLE gateway_db.gateway_logs "
+      "ADD KEY idx_gateway_logs_status (status_code, created_at); "
+      "DELETE FROM gateway_db.schema_version WHERE version > 1");
+  EXPECT_EQ(server_->sql("SELECT COUNT(*) FROM information_schema.statistics WHERE "
+                         "table_schema = 'gateway_db' AND index_name = 'idx_gateway_logs_status'"),
+            "2\n");
+  ASSERT_TRUE(server_->client({}, &out, file).success()) << out;
+  EXPECT_EQ(server_->sql("SELECT COUNT(*) FROM information_schema.statistics WHERE "
+                         "table_schema = 'gateway_db' AND index_name LIKE 'idx_gateway_logs_s%'"),
+            "0\n");
+  EXPECT_EQ(server_->sql("SELECT version FROM gateway_db.schema_version ORDER BY version"),
+            "1\n2\n");
 }
 
 TEST_F(SchemaTest, RejectsDatabaseNamesThatAreNotIdentifiers) {
