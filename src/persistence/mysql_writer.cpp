@@ -115,8 +115,7 @@ std::size_t MySqlWriter::next_chunk(std::size_t remaining) const noexcept {
   if (remaining >= preferred_rows_) {
     return preferred_rows_;
   }
-  std::size_t rows = std::bit_floor(remaining);
-  return rows;
+  return std::bit_floor(remaining);
 }
 
 MySqlWriter::~MySqlWriter() {

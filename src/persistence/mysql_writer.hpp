@@ -60,7 +60,7 @@ class MySqlWriter {
 
   std::uint64_t statements_executed() const noexcept { return statements_executed_; }
   std::uint64_t transactions_started() const noexcept { return transactions_started_; }
-  // The rows of the statements a kind's records are written with, in order.
+  // Rows of the next statement while `remaining` records of one type are left to write.
   std::size_t next_chunk(std::size_t remaining) const noexcept;
 
  private:
