@@ -967,16 +967,19 @@ TEST(TlsUpstreamHealth, VerifyReportsAFailingHealthPathAndAWrongHostName) {
 
 // ------------------------------------------------------------------------ session resumption
 
+// services.yaml with one https service "secure" on `url`, trusting the test CA.
+std::string secure_service(const std::string& url) {
+  return "services:\n  secure:\n    tls_ca_file: " + pki().path("ca.crt") +
+         "\n    tls_server_name: localhost\n    instances:\n      - url: " + url + "\n";
+}
+
 class TlsResumption : public ::testing::TestWithParam<int> {};
 
 TEST_P(TlsResumption, NewConnectionsToAnHttpsUpstreamResumeTheSession) {
   TlsEchoServer echo(pki().path("upstream.crt"), pki().path("upstream.key"), {}, GetParam());
   // Every response closes its connection, so every request needs a new one.
   echo.set_close_after_response(true);
-  const std::string services = "services:\n  secure:\n    tls_ca_file: " + pki().path("ca.crt") +
-                               "\n    tls_server_name: localhost\n"
-                               "    instances:\n      - url: " +
-                               echo.url() + "\n";
+  const std::string services = secure_service(echo.url());
   GatewayProcess gateway({routes_for({"secure"}), services, {}, 1, true});
   for (int i = 0; i < 3; ++i) {
     const auto res = http_get(gateway.port(), "/secure/item");
@@ -1002,10 +1005,7 @@ INSTANTIATE_TEST_SUITE_P(Versions, TlsResumption, ::testing::Values(0, TLS1_2_VE
 TEST(TlsResumptionReload, AReloadStartsWithAFullHandshake) {
   TlsEchoServer echo(pki().path("upstream.crt"), pki().path("upstream.key"));
   echo.set_close_after_response(true);
-  const std::string services = "services:\n  secure:\n    tls_ca_file: " + pki().path("ca.crt") +
-                               "\n    tls_server_name: localhost\n"
-                               "    instances:\n      - url: " +
-                               echo.url() + "\n";
+  const std::string services = secure_service(echo.url());
   GatewayProcess gateway({routes_for({"secure"}), services, {}, 1, true});
   ASSERT_EQ(http_get(gateway.port(), "/secure/a").status, 200u);
   ASSERT_EQ(http_get(gateway.port(), "/secure/b").status, 200u);
