@@ -142,7 +142,7 @@ PY
 
 if [[ $perf_s -gt 0 ]]; then
   gw=${gw_pids[mysql-log]}
-  tid=$(for t in /proc/$gw/task/*; do [[ $(cat "$t/comm") == gw-records ]] && basename "$t"; done)
+  tid=$(for t in /proc/$gw/task/*; do if [[ $(cat "$t/comm") == gw-records ]]; then basename "$t"; fi; done)
   taskset -c $cpu_load wrk -t1 -c64 -d"$((perf_s + 2))s" "http://127.0.0.1:18088/small" >/dev/null &
   sleep 1
   perf record -q --call-graph dwarf,16384 -t "$tid" -o "$work/perf.data" -- sleep "$perf_s" \
