@@ -223,6 +223,40 @@ TEST_F(MySqlWriterTest, AFullBatchIsOneStatementWithoutTransaction) {
   EXPECT_EQ(writer.load_checkpoint("gen-one").value, 7u);
 }
 
+TEST_F(MySqlWriterTest, AReusedStatementTakesNewValueKinds) {
+  // The same two-row statement runs three times; its bind arrays are kept between executions,
+  // so a parameter that was text, unsigned or NULL before must carry only its new value.
+  RequestRecord a = request("reuse-1", 500);
+  a.user_id = "user-a";
+  a.error_code = "UPSTREAM_ERROR";
+  RequestRecord b = request("reuse-2");
+  std::vector<Record> first = {a, b};
+  ASSERT_FALSE(writer_->write(first).has_value());
+  RequestRecord c = request("reuse-3", 404);  // user_id and error_code now NULL
+  RequestRecord d = request("reuse-4", 201);
+  d.user_id = "user-d";
+  d.path = "/a/much/longer/path/than/the/one/before";
+  std::vector<Record> second = {c, d};
+  ASSERT_FALSE(writer_->write(second).has_value());
+  std::vector<Record> third = {request("reuse-5", 70000), request("reuse-6")};
+  ASSERT_FALSE(writer_->write(third).has_value());
+  EXPECT_EQ(writer_->statements_executed(), 3u);
+  auto got = rows(
+      "SELECT request_id, COALESCE(user_id, '-'), COALESCE(error_code, '-'), status_code, path "
+      "FROM gateway_logs ORDER BY request_id");
+  ASSERT_EQ(got.rows.size(), 6u);
+  auto line = [&](std::size_t i) {
+    const auto& r = got.rows[i];
+    return *r[0] + " " + *r[1] + " " + *r[2] + " " + *r[3] + " " + *r[4];
+  };
+  EXPECT_EQ(line(0), "reuse-1 user-a UPSTREAM_ERROR 500 /api/items/1");
+  EXPECT_EQ(line(1), "reuse-2 - - 200 /api/items/1");
+  EXPECT_EQ(line(2), "reuse-3 - - 404 /api/items/1");
+  EXPECT_EQ(line(3), "reuse-4 user-d - 201 /a/much/longer/path/than/the/one/before");
+  EXPECT_EQ(line(4), "reuse-5 - - 0 /api/items/1");  // out of SMALLINT range: stored as 0
+  EXPECT_EQ(line(5), "reuse-6 - - 200 /api/items/1");
+}
+
 TEST_F(MySqlWriterTest, ChunksArePreferredSizeThenPowersOfTwo) {
   MySqlWriter writer(options_, "node-a", 500);
   EXPECT_EQ(writer.next_chunk(1200), 500u);
