@@ -58,25 +58,7 @@ LUA
 REDIS=18090 MARIADB=18091
 taskset -c $cpu_load redis-server --port $REDIS --bind 127.0.0.1 --save '' --appendonly no \
   --dir "$work" >/dev/null & bench_pids+=($!)
-mkdir -p "$work/db"
-as_root=(); [[ $(id -u) -eq 0 ]] && as_root=(--user=root)
-mariadb-install-db --no-defaults --datadir="$work/db" --auth-root-authentication-method=normal \
-  --skip-test-db "${as_root[@]}" >/dev/null 2>&1
-taskset -c $cpu_load mariadbd --no-defaults --datadir="$work/db" --socket="$work/db.sock" \
-  --port=$MARIADB --bind-address=127.0.0.1 --skip-name-resolve --skip-log-bin \
-  --performance-schema=OFF --innodb-flush-log-at-trx-commit=2 --innodb-buffer-pool-size=128M \
-  --log-error="$work/db.err" "${as_root[@]}" & bench_pids+=($!)
-for _ in $(seq 300); do
-  mariadb --no-defaults --socket="$work/db.sock" --user=root -e 'SELECT 1' >/dev/null 2>&1 && break
-  sleep 0.1
-done
-mariadb --no-defaults --socket="$work/db.sock" --user=root -e "
-  CREATE USER 'bench'@'%' IDENTIFIED BY 'bench'; GRANT ALL ON *.* TO 'bench'@'%';
-  CREATE DATABASE gatewayd CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
-mysql_env=(MYSQL_ENABLED=true MYSQL_HOST=127.0.0.1 MYSQL_PORT=$MARIADB MYSQL_USER=bench
-           MYSQL_PASSWORD=bench MYSQL_DATABASE=gatewayd)
-env "${mysql_env[@]}" LOG_DIRECTORY="$work/initdb" DATA_DIRECTORY="$work/initdb" \
-  build/release/gatewayd --config-dir "$work/gw/config" --init-db >/dev/null
+bench_start_mariadb $MARIADB
 
 bench_start_upstream
 bench_start_peers
