@@ -628,9 +628,10 @@ constexpr std::array kSettings{
                 .group = "Rate limiting",
                 .description = "A worker under load takes tokens of a busy Redis bucket ahead of "
                                "need (about 50 ms of its own traffic, at most this percent of "
-                               "the bucket's capacity, buckets of 200 or more only) and spends "
-                               "them without a Redis call; unused ones go back after 250 ms. "
-                               "Never admits more than the limit. 0: one Redis call per request.",
+                               "the bucket's capacity; only buckets where that is 2 tokens or "
+                               "more) and spends them without a Redis call; unused ones go back "
+                               "after 250 ms. Never admits more than the limit. 0: one Redis "
+                               "call per request.",
                 .min = 0,
                 .max = 50},
     SettingSpec{.name = "RATE_LIMIT_EXPECTED_REPLICAS",
