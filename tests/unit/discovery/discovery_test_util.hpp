@@ -1,6 +1,7 @@
 #pragma once
 // Shared pieces of the discovery tests: a control io_context on its own thread, a waiter that
 // wakes on registry changes, and quick timing options.
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -49,6 +50,15 @@ class ChangeWaiter {
   bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout = kWait) {
     std::unique_lock lock(mutex_);
     return cv_.wait_for(lock, timeout, condition);
+  }
+
+  // A change matching `match` was notified. The registry publishes a set before it notifies
+  // subscribers, so a condition on the current set can hold before the change is recorded here.
+  bool wait_for_change(const std::function<bool(const DiscoveryChange&)>& match,
+                       std::chrono::milliseconds timeout = kWait) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, timeout,
+                        [&] { return std::any_of(changes_.begin(), changes_.end(), match); });
   }
 
   std::vector<DiscoveryChange> changes() {

@@ -91,7 +91,9 @@ TEST_F(EtcdProviderTest, ListsThenFollowsTheWatchStream) {
 
   etcd_->del(key("a"));
   ASSERT_TRUE(changes_.wait_for([&] { return find("10.0.0.1:8001") == nullptr; }));
-  EXPECT_EQ(changes_.changes().back().removed, (std::vector<std::string>{"10.0.0.1:8001"}));
+  EXPECT_TRUE(changes_.wait_for_change([](const DiscoveryChange& c) {
+    return c.removed == std::vector<std::string>{"10.0.0.1:8001"};
+  }));
 
   // Keys of other services (even with a common name prefix) are not ours.
   etcd_->put(kPrefix + service_ + "x/z", value("http://10.9.9.9:1"));
