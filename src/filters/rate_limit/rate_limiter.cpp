@@ -60,7 +60,10 @@ std::shared_ptr<RateLimiter> RateLimiter::create(std::shared_ptr<RateLimitServic
 
 RateLimiter::RateLimiter(std::shared_ptr<RateLimitService> service, asio::any_io_executor ex,
                          std::shared_ptr<RedisClient> redis)
-    : service_(std::move(service)), ex_(std::move(ex)), redis_(std::move(redis)) {
+    : service_(std::move(service)),
+      ex_(std::move(ex)),
+      redis_(std::move(redis)),
+      lease_sweep_(ex_) {
   const auto& s = service_->settings();
   if (s.backend == Backend::kRedis && !redis_) {
     redis_ = RedisClient::create(ex_, s.redis);
@@ -81,7 +84,40 @@ RateLimiter::~RateLimiter() {
 }
 
 void RateLimiter::stop() {
+  // A pending sweep would keep the worker loop alive.
+  stopped_ = true;
+  lease_sweep_.cancel();
   if (own_redis_ && redis_) redis_->stop();
+}
+
+void RateLimiter::schedule_lease_sweep() {
+  if (sweep_scheduled_ || stopped_) return;
+  sweep_scheduled_ = true;
+  lease_sweep_.expires_after(kLeaseTtl);
+  lease_sweep_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    const auto self = weak.lock();
+    if (!self) return;
+    self->sweep_scheduled_ = false;
+    if (!ec && !self->stopped_) self->sweep_leases();
+  });
+}
+
+void RateLimiter::sweep_leases() {
+  const auto now = Clock::now();
+  bool holding = false;
+  for (auto& [key, lease] : leases_) {
+    if (lease.tokens < 1) continue;
+    if (now < lease.expires || lease.asking) {
+      holding = true;
+      continue;
+    }
+    asio::co_spawn(
+        ex_,
+        refund(shared_from_this(), key, lease.bucket, static_cast<int>(std::floor(lease.tokens))),
+        log_escaped);
+    lease.tokens = 0;
+  }
+  if (holding) schedule_lease_sweep();
 }
 
 asio::awaitable<RateLimitDecision> RateLimiter::ready(RateLimitDecision decision) {
@@ -499,7 +535,9 @@ void RateLimiter::adopt_grants(const Plan& plan, std::span<const std::uint32_t> 
     if (extras[i] > 0) l.asking = false;
     if (granted[i] > 0) {
       l.tokens += granted[i];
+      l.bucket = plan.rules[i].rule->bucket;
       l.expires = now + kLeaseTtl;
+      schedule_lease_sweep();
       l.redis_remaining = results[i].remaining;
       l.reset = results[i].reset;
     }

@@ -20,6 +20,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <cstdint>
@@ -116,6 +117,7 @@ class RateLimiter : public std::enable_shared_from_this<RateLimiter> {
   struct Lease {
     double tokens = 0;           // leased, not yet spent
     double redis_remaining = 0;  // what the bucket held right after the last grant
+    TokenBucketParams bucket;    // of the last grant: what a refund must be sent with
     std::chrono::microseconds reset{0};
     Clock::time_point expires{};
     Clock::time_point window_start{};
@@ -144,6 +146,10 @@ class RateLimiter : public std::enable_shared_from_this<RateLimiter> {
   std::optional<RateLimitDecision> decide_from_leases(const Plan& plan, Clock::time_point now);
   void adopt_grants(const Plan& plan, std::span<const std::uint32_t> extras,
                     std::span<const std::uint32_t> granted, Results& results);
+  // Gives back the unspent tokens of expired leases; runs every kLeaseTtl while any lease
+  // holds tokens, so a worker whose traffic stops does not keep them.
+  void schedule_lease_sweep();
+  void sweep_leases();
 
   static boost::asio::awaitable<RateLimitDecision> ready(RateLimitDecision decision);
   static boost::asio::awaitable<RateLimitDecision> decide_redis(std::shared_ptr<RateLimiter> self,
@@ -164,6 +170,9 @@ class RateLimiter : public std::enable_shared_from_this<RateLimiter> {
   std::unordered_map<std::uint64_t, std::shared_ptr<const RateLimitRule>> key_rules_;
   std::unordered_map<std::string, DecisionCounters> counters_;
   std::unordered_map<std::string, Lease> leases_;  // by bucket key; bounded by kMaxLeases
+  boost::asio::steady_timer lease_sweep_;
+  bool sweep_scheduled_ = false;
+  bool stopped_ = false;
 
   bool degraded_ = false;
   std::chrono::steady_clock::time_point next_probe_{};
