@@ -11,7 +11,8 @@ inline constexpr std::size_t kMaxRequestIdLength = 128;
 // 1..128 characters of [A-Za-z0-9._:-].
 bool is_safe_request_id(std::string_view id) noexcept;
 
-// A random UUIDv4 string (36 characters, lowercase hex), from the per-thread PRNG.
+// A time-ordered UUIDv7 string (36 characters, lowercase hex): the time in milliseconds, then
+// random bits from the per-thread PRNG.
 std::string generate_request_id();
 
 // Writes the same format into `out` without allocating.

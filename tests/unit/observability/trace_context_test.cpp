@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <set>
 #include <string>
 
@@ -254,20 +257,38 @@ TEST(RequestIdTest, SafeCharactersAndLength) {
   EXPECT_FALSE(is_safe_request_id(std::string_view("nul\0", 4)));
 }
 
-TEST(RequestIdTest, GeneratedIdsAreSafeUuidV4AndUnique) {
+// Milliseconds since the epoch in the first 48 bits of a UUIDv7 string.
+std::uint64_t uuid_v7_millis(const std::string& id) {
+  return std::stoull(id.substr(0, 8) + id.substr(9, 4), nullptr, 16);
+}
+
+std::uint64_t now_millis() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+TEST(RequestIdTest, GeneratedIdsAreSafeTimeOrderedUuidV7AndUnique) {
   std::set<std::string> seen;
+  const std::uint64_t before = now_millis();
+  std::uint64_t last = 0;
   for (int i = 0; i < 10000; ++i) {
     const auto id = generate_request_id();
     ASSERT_EQ(id.size(), 36u);
     ASSERT_TRUE(is_safe_request_id(id));
     ASSERT_EQ(id[8], '-');
     ASSERT_EQ(id[13], '-');
-    ASSERT_EQ(id[14], '4');
+    ASSERT_EQ(id[14], '7');
+    // The timestamp is the time of generation.
+    const std::uint64_t ms = uuid_v7_millis(id);
+    ASSERT_GE(ms, before);
+    last = std::max(last, ms);
     ASSERT_EQ(id[18], '-');
     ASSERT_TRUE(id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
     ASSERT_EQ(id[23], '-');
     seen.insert(id);
   }
+  EXPECT_LE(last, now_millis());
   EXPECT_EQ(seen.size(), 10000u);
 }
 
