@@ -75,16 +75,6 @@ const char* kRoutes = R"(routes:
     strip_prefix: true
 )";
 
-HttpRequestSpec request(const std::string& method, const std::string& target, Headers headers = {},
-                        const std::string& body = "") {
-  HttpRequestSpec spec;
-  spec.method = method;
-  spec.target = target;
-  spec.headers = std::move(headers);
-  spec.body = body;
-  return spec;
-}
-
 std::string reason_of(const HttpResponse& res) {
   const json j = json::parse(res.body, nullptr, false);
   if (!j.is_object() || !j.contains("error")) return {};
@@ -257,7 +247,7 @@ TEST_F(ClusterTest, GlobalLimitHoldsAcrossReplicas) {
       ReplicaConnections conns(ports());
       for (int i = next++; i < kRequests; i = next++) {
         const std::size_t r = static_cast<std::size_t>(i % kReplicas);
-        auto res = conns.request(r, request("GET", "/global/hello"));
+        auto res = conns.request(r, request_spec("GET", "/global/hello"));
         if (res.status == 200) {
           ++allowed[r];
         } else if (res.status == 429) {
@@ -316,17 +306,17 @@ TEST_F(ClusterTest, GlobalLimitHoldsAcrossReplicas) {
 TEST_F(ClusterTest, RefreshTokenMovesBetweenReplicasAndReuseRevokesTheFamilyEverywhere) {
   start_replicas();
   const auto refresh_on = [&](std::size_t r, const std::string& token) {
-    return http_request(replica(r).port(),
-                        request("POST", "/auth/refresh", {{"Content-Type", "application/json"}},
-                                json{{"refresh_token", token}}.dump()));
+    return http_request(replica(r).port(), request_spec("POST", "/auth/refresh",
+                                                        {{"Content-Type", "application/json"}},
+                                                        json{{"refresh_token", token}}.dump()));
   };
 
   // Issued by replica 0.
   auto res = http_request(replica(0).port(),
-                          request("POST", "/auth/token",
-                                  {{"Authorization", std::string("Bearer ") + kClientSecret},
-                                   {"Content-Type", "application/json"}},
-                                  json{{"sub", "user-cluster"}}.dump()));
+                          request_spec("POST", "/auth/token",
+                                       {{"Authorization", std::string("Bearer ") + kClientSecret},
+                                        {"Content-Type", "application/json"}},
+                                       json{{"sub", "user-cluster"}}.dump()));
   ASSERT_EQ(res.status, 200u) << res.body;
   const json first = json::parse(res.body);
   const std::string first_refresh = first["refresh_token"];
@@ -386,7 +376,7 @@ TEST_F(ClusterTest, ReplicaKilledUnderLoadLosesNoRetriedRequest) {
         for (int attempt = 0; attempt < 2 * kReplicas && !done; ++attempt) {
           const std::size_t r = static_cast<std::size_t>((i + attempt) % kReplicas);
           // A short upstream delay keeps requests in flight when the replica dies.
-          const auto res = conns.request(r, request("GET", "/load/delay/2"));
+          const auto res = conns.request(r, request_spec("GET", "/load/delay/2"));
           if (res.status == 0) {
             ++connection_failures[r];
             // "not connected": the connect was refused; anything else cut an open connection.
@@ -455,7 +445,8 @@ TEST_F(ClusterTest, RecordsOfAllReplicasLandInOneDatabase) {
     for (int i = 0; i < kRequests; ++i) {
       const std::size_t r = static_cast<std::size_t>(i % kReplicas);
       const std::string id = tag + "-r" + std::to_string(r) + "-" + std::to_string(i);
-      const auto res = conns.request(r, request("GET", "/records/hello", {{"X-Request-Id", id}}));
+      const auto res =
+          conns.request(r, request_spec("GET", "/records/hello", {{"X-Request-Id", id}}));
       ASSERT_EQ(res.status, 200u) << res.error << res.body;
       EXPECT_EQ(res.header("X-Request-Id"), id);
     }

@@ -57,16 +57,6 @@ const char* kRoutes = R"(routes:
     rate_limit: 100
 )";
 
-HttpRequestSpec request(const std::string& method, const std::string& target, Headers headers = {},
-                        const std::string& body = "") {
-  HttpRequestSpec spec;
-  spec.method = method;
-  spec.target = target;
-  spec.headers = std::move(headers);
-  spec.body = body;
-  return spec;
-}
-
 // The value the upstream received for header `name` (the demo upstream echoes them).
 std::optional<std::string> upstream_header(const HttpResponse& res, const std::string& name) {
   const auto j = json::parse(res.body);
@@ -92,10 +82,10 @@ std::map<std::string, std::string> auth_env(std::map<std::string, std::string> e
 
 json issue_token(std::uint16_t port, const json& claims) {
   const auto res =
-      http_request(port, request("POST", "/auth/token",
-                                 {{"Authorization", std::string("Bearer ") + kClientSecret},
-                                  {"Content-Type", "application/json"}},
-                                 claims.dump()));
+      http_request(port, request_spec("POST", "/auth/token",
+                                      {{"Authorization", std::string("Bearer ") + kClientSecret},
+                                       {"Content-Type", "application/json"}},
+                                      claims.dump()));
   EXPECT_EQ(res.status, 200u) << res.body;
   return json::parse(res.body);
 }
@@ -116,7 +106,7 @@ TEST_F(EdgeTest, JwtFromTheTokenEndpointOpensPrivateRoutesAndNamesTheUser) {
   EXPECT_EQ(res.body.find("not.a.token"), std::string::npos) << "the token is never echoed";
 
   // Without the internal credential nobody mints tokens.
-  res = http_request(gateway.port(), request("POST", "/auth/token", {}, R"({"sub":"x"})"));
+  res = http_request(gateway.port(), request_spec("POST", "/auth/token", {}, R"({"sub":"x"})"));
   EXPECT_EQ(res.status, 401u) << res.body;
 
   const auto pair = issue_token(gateway.port(), {{"sub", "user-7"}, {"roles", {"reader"}}});
@@ -154,19 +144,19 @@ TEST_F(EdgeTest, CorsPreflightAndActualRequests) {
                           1, true}};
   // A preflight to a protected route is answered by the gateway: no credentials needed, and
   // the route does not list OPTIONS.
-  auto res =
-      http_request(gateway.port(), request("OPTIONS", "/private/echo",
-                                           {{"Origin", "https://app.example.com"},
-                                            {"Access-Control-Request-Method", "POST"},
-                                            {"Access-Control-Request-Headers", "authorization"}}));
+  auto res = http_request(gateway.port(),
+                          request_spec("OPTIONS", "/private/echo",
+                                       {{"Origin", "https://app.example.com"},
+                                        {"Access-Control-Request-Method", "POST"},
+                                        {"Access-Control-Request-Headers", "authorization"}}));
   EXPECT_EQ(res.status, 204u) << res.body;
   EXPECT_EQ(res.header("Access-Control-Allow-Origin"), "https://app.example.com");
   EXPECT_NE(res.header("Access-Control-Allow-Methods").find("POST"), std::string::npos);
   EXPECT_EQ(res.header("Access-Control-Max-Age"), "600");
 
-  res = http_request(gateway.port(), request("OPTIONS", "/private/echo",
-                                             {{"Origin", "https://evil.example.net"},
-                                              {"Access-Control-Request-Method", "POST"}}));
+  res = http_request(gateway.port(), request_spec("OPTIONS", "/private/echo",
+                                                  {{"Origin", "https://evil.example.net"},
+                                                   {"Access-Control-Request-Method", "POST"}}));
   EXPECT_EQ(res.status, 403u);
   EXPECT_TRUE(res.header("Access-Control-Allow-Origin").empty());
 
@@ -188,20 +178,20 @@ TEST_F(EdgeTest, RefreshRotatesAndReuseRevokesTheFamily) {
   const auto first = issue_token(gateway.port(), {{"sub", "user-9"}});
   const std::string old_refresh = first["refresh_token"];
 
-  auto res = http_request(gateway.port(),
-                          request("POST", "/auth/refresh", {{"Content-Type", "application/json"}},
-                                  json{{"refresh_token", old_refresh}}.dump()));
+  auto res = http_request(
+      gateway.port(), request_spec("POST", "/auth/refresh", {{"Content-Type", "application/json"}},
+                                   json{{"refresh_token", old_refresh}}.dump()));
   ASSERT_EQ(res.status, 200u) << res.body;
   const auto second = json::parse(res.body);
   const std::string new_refresh = second["refresh_token"];
   EXPECT_NE(new_refresh, old_refresh);
 
   // The rotated token presented again: refused, and the whole family is revoked with it.
-  res = http_request(gateway.port(), request("POST", "/auth/refresh", {},
-                                             json{{"refresh_token", old_refresh}}.dump()));
+  res = http_request(gateway.port(), request_spec("POST", "/auth/refresh", {},
+                                                  json{{"refresh_token", old_refresh}}.dump()));
   EXPECT_EQ(res.status, 401u) << res.body;
-  res = http_request(gateway.port(), request("POST", "/auth/refresh", {},
-                                             json{{"refresh_token", new_refresh}}.dump()));
+  res = http_request(gateway.port(), request_spec("POST", "/auth/refresh", {},
+                                                  json{{"refresh_token", new_refresh}}.dump()));
   EXPECT_EQ(res.status, 401u) << res.body;
 }
 
@@ -250,7 +240,7 @@ TEST_F(EdgeTest, ThreeGatewaysShareOneRedisLimit) {
     clients.emplace_back([&, g] {
       HttpConnection conn(gateways[g]->port());
       for (int i = g; i < kRequests; i += 3) {
-        const auto res = conn.request(request("GET", "/shared/hello"));
+        const auto res = conn.request(request_spec("GET", "/shared/hello"));
         if (res.status == 200) {
           ++allowed;
         } else if (res.status == 429) {

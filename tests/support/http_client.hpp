@@ -35,6 +35,18 @@ struct HttpRequestSpec {
   std::chrono::milliseconds timeout{10'000};
 };
 
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+inline HttpRequestSpec request_spec(std::string method, std::string target,
+                                    HttpHeaders headers = {}, std::string body = "") {
+  HttpRequestSpec spec;
+  spec.method = std::move(method);
+  spec.target = std::move(target);
+  spec.headers = std::move(headers);
+  spec.body = std::move(body);
+  return spec;
+}
+
 class HttpConnection {
  public:
   explicit HttpConnection(std::uint16_t port, const std::string& host = "127.0.0.1");
