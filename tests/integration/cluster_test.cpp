@@ -140,19 +140,10 @@ class ClusterTest : public ::testing::Test {
   }
 
   static void init_db() {
-    TempDir dir("gatewayd-cluster-initdb");
-    ProcessOptions o;
-    o.argv = {gatewayd_binary(), "--init-db"};
-    o.working_dir = dir.path();
-    o.stdout_path = dir / "output.log";
-    o.stderr_path = o.stdout_path;
-    for (const auto& [k, v] : mysql_env()) o.env.push_back(k + "=" + v);
-    Process p = Process::spawn(o);
-    auto status = p.wait_for(120s);
-    if (!status) status = p.kill();
-    if (!status->success()) {
-      throw std::runtime_error("gatewayd --init-db: " + status->describe() + ": " +
-                               dir.read_file("output.log"));
+    std::string output;
+    const ExitStatus status = run_init_db(mysql_env(), &output);
+    if (!status.success()) {
+      throw std::runtime_error("gatewayd --init-db: " + status.describe() + ": " + output);
     }
   }
 

@@ -173,20 +173,7 @@ class PersistenceTest : public ::testing::Test {
   }
 
   // Runs `gatewayd --init-db` in an empty directory (no stray .env) with the test's settings.
-  ExitStatus init_db(std::string* output) const {
-    TempDir dir("gatewayd-initdb");
-    ProcessOptions o;
-    o.argv = {gatewayd_binary(), "--init-db"};
-    o.working_dir = dir.path();
-    o.stdout_path = dir / "output.log";
-    o.stderr_path = o.stdout_path;
-    for (const auto& [k, v] : mysql_env()) o.env.push_back(k + "=" + v);
-    Process p = Process::spawn(o);
-    auto status = p.wait_for(120s);
-    if (!status) status = p.kill();
-    if (output != nullptr) *output = dir.read_file("output.log");
-    return *status;
-  }
+  ExitStatus init_db(std::string* output) const { return run_init_db(mysql_env(), output); }
 
   void create_schema() {
     std::string out;

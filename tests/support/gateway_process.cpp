@@ -18,6 +18,21 @@ const char* gatewayd_binary() {
 #endif
 }
 
+ExitStatus run_init_db(const std::map<std::string, std::string>& env, std::string* output) {
+  TempDir dir("gatewayd-initdb");
+  ProcessOptions o;
+  o.argv = {gatewayd_binary(), "--init-db"};
+  o.working_dir = dir.path();
+  o.stdout_path = dir / "output.log";
+  o.stderr_path = o.stdout_path;
+  for (const auto& [k, v] : env) o.env.push_back(k + "=" + v);
+  Process p = Process::spawn(o);
+  auto status = p.wait_for(std::chrono::seconds(120));
+  if (!status) status = p.kill();
+  if (output != nullptr) *output = dir.read_file("output.log");
+  return *status;
+}
+
 const char* demo_upstream_binary() {
 #ifdef GATEWAYD_DEMO_UPSTREAM
   return GATEWAYD_DEMO_UPSTREAM;

@@ -14,6 +14,11 @@ namespace gatewayd::test {
 const char* gatewayd_binary();
 const char* demo_upstream_binary();
 
+// Runs `gatewayd --init-db` in an empty directory (no stray .env) with `env` (the MYSQL_*
+// settings); its output goes to `output` when given. A run past two minutes is killed.
+ExitStatus run_init_db(const std::map<std::string, std::string>& env,
+                       std::string* output = nullptr);
+
 class DemoUpstream {
  public:
   explicit DemoUpstream(std::string name = "demo", std::uint16_t port = 0);
