@@ -28,6 +28,9 @@ using Clock = std::chrono::steady_clock;
 
 // One decision to take: its buckets and, once decided, what came back.
 struct Decision {
+  Decision(std::vector<std::string> k, std::vector<TokenBucketParams> p, int c = 1,
+           std::vector<std::uint32_t> e = {})
+      : keys(std::move(k)), params(std::move(p)), cost(c), extras(std::move(e)) {}
   std::vector<std::string> keys;
   std::vector<TokenBucketParams> params;
   int cost = 1;
