@@ -2,7 +2,11 @@
 # the NGINX and HAProxy reverse proxies, and gatewayd processes in several configurations.
 # Every proxy runs one worker pinned on $cpu_proxy; load generators and the upstream use $cpu_load.
 
-UP=18080 NGX=18081 HAP=18082 GWD=18083
+# BENCH_PORT_BASE moves every port of a run (two benchmarks on one machine need distinct bases).
+base=${BENCH_PORT_BASE:-18080}
+UP=$base NGX=$((base + 1)) HAP=$((base + 2)) GWD=$((base + 3))
+# Further ports for extra processes: port N of the run is $((base + N)).
+bench_port() { echo $((base + $1)); }
 cpu_load=0 cpu_proxy=1
 if [[ $(nproc) -lt 2 ]]; then cpu_proxy=0; fi
 

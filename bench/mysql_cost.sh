@@ -38,11 +38,11 @@ export GATEWAYD_BIN=$(realpath "$build/gatewayd")
 source bench/lib.sh
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 bench_prepare
-bench_start_mariadb 18091
+bench_start_mariadb $(bench_port 11)
 bench_start_upstream
 bench_start_gatewayd plain $GWD
-bench_start_gatewayd mysql-log 18088 "${mysql_env[@]}" REQUEST_LOG_SAMPLE_RATE=1
-declare -A ports=([plain]=$GWD [mysql-log]=18088)
+bench_start_gatewayd mysql-log $(bench_port 8) "${mysql_env[@]}" REQUEST_LOG_SAMPLE_RATE=1
+declare -A ports=([plain]=$GWD [mysql-log]=$(bench_port 8))
 
 # "name<TAB>ns" for every thread of a process.
 threads_ns() {
@@ -143,7 +143,7 @@ PY
 if [[ $perf_s -gt 0 ]]; then
   gw=${gw_pids[mysql-log]}
   tid=$(for t in /proc/$gw/task/*; do if [[ $(cat "$t/comm") == gw-records ]]; then basename "$t"; fi; done)
-  taskset -c $cpu_load wrk -t1 -c64 -d"$((perf_s + 2))s" "http://127.0.0.1:18088/small" >/dev/null &
+  taskset -c $cpu_load wrk -t1 -c64 -d"$((perf_s + 2))s" "http://127.0.0.1:$(bench_port 8)/small" >/dev/null &
   sleep 1
   perf record -q --call-graph dwarf,16384 -t "$tid" -o "$work/perf.data" -- sleep "$perf_s" \
     >"$work/perf.log" 2>&1 || cat "$work/perf.log" >&2

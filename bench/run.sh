@@ -55,7 +55,7 @@ wrk.headers["Content-Type"] = "application/octet-stream"
 LUA
 
 # Redis and MariaDB for the limiter and request-history configurations, on the load CPU.
-REDIS=18090 MARIADB=18091
+REDIS=$(bench_port 10) MARIADB=$(bench_port 11)
 taskset -c $cpu_load redis-server --port $REDIS --bind 127.0.0.1 --save '' --appendonly no \
   --dir "$work" >/dev/null & bench_pids+=($!)
 bench_start_mariadb $MARIADB
@@ -63,15 +63,15 @@ bench_start_mariadb $MARIADB
 bench_start_upstream
 bench_start_peers
 bench_start_gatewayd gatewayd $GWD
-bench_start_gatewayd gw-rs256 18085 JWT_SECRET_KEY= JWT_PUBLIC_KEY_PATH="$work/rs.pub" JWT_ALGORITHM=RS256
-bench_start_gatewayd gw-limit-local 18086 RATE_LIMIT_ENABLED=true RATE_LIMIT_BACKEND=local
-bench_start_gatewayd gw-limit-redis 18087 RATE_LIMIT_ENABLED=true RATE_LIMIT_BACKEND=redis \
+bench_start_gatewayd gw-rs256 $(bench_port 5) JWT_SECRET_KEY= JWT_PUBLIC_KEY_PATH="$work/rs.pub" JWT_ALGORITHM=RS256
+bench_start_gatewayd gw-limit-local $(bench_port 6) RATE_LIMIT_ENABLED=true RATE_LIMIT_BACKEND=local
+bench_start_gatewayd gw-limit-redis $(bench_port 7) RATE_LIMIT_ENABLED=true RATE_LIMIT_BACKEND=redis \
   REDIS_ENABLED=true REDIS_HOST=127.0.0.1 REDIS_PORT=$REDIS
-bench_start_gatewayd gw-mysql-log 18088 "${mysql_env[@]}" REQUEST_LOG_SAMPLE_RATE=1
+bench_start_gatewayd gw-mysql-log $(bench_port 8) "${mysql_env[@]}" REQUEST_LOG_SAMPLE_RATE=1
 gw_idle_rss=$(bench_rss_kib "${gw_pids[gatewayd]}")
 
-declare -A ports=([upstream]=$UP [nginx]=$NGX [haproxy]=$HAP [gatewayd]=$GWD [gw-rs256]=18085
-                  [gw-limit-local]=18086 [gw-limit-redis]=18087 [gw-mysql-log]=18088)
+declare -A ports=([upstream]=$UP [nginx]=$NGX [haproxy]=$HAP [gatewayd]=$GWD [gw-rs256]=$(bench_port 5)
+                  [gw-limit-local]=$(bench_port 6) [gw-limit-redis]=$(bench_port 7) [gw-mysql-log]=$(bench_port 8))
 # name|path|connections|script|targets. The feature cells compare with small-c64 on gatewayd.
 scenarios=(
   "small-c64|/small|64||upstream nginx haproxy gatewayd"
