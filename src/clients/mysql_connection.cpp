@@ -45,6 +45,7 @@ void MySqlConnection::close() noexcept {
     mysql_close(handle_);
     handle_ = nullptr;
   }
+  supports_bulk_ = false;
 }
 
 std::optional<MySqlError> MySqlConnection::connect(ConnectFlags flags) {
@@ -77,6 +78,14 @@ std::optional<MySqlError> MySqlConnection::connect(ConnectFlags flags) {
     return e;
   }
   handle_ = h;
+  // The extended capabilities exist only in MariaDB's handshake; a MySQL server sets
+  // CLIENT_MYSQL (the flag MariaDB clears) and never has them.
+  unsigned long server_caps = 0;
+  unsigned long extended_caps = 0;
+  mariadb_get_infov(h, MARIADB_CONNECTION_SERVER_CAPABILITIES, &server_caps);
+  mariadb_get_infov(h, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &extended_caps);
+  supports_bulk_ = (server_caps & CLIENT_MYSQL) == 0 &&
+                   (extended_caps & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32)) != 0;
   return std::nullopt;
 }
 

@@ -51,6 +51,10 @@ class MySqlConnection {
   std::uint64_t affected_rows() const noexcept;
   // Server version string ("10.11.6-MariaDB", "8.0.36"), empty when not connected.
   std::string server_version() const;
+  // Whether the server executes a prepared statement for an array of parameter sets in one
+  // command (MariaDB 10.2+ advertises MARIADB_CLIENT_STMT_BULK_OPERATIONS; MySQL never does).
+  // See MySqlStatement::execute_bulk.
+  bool supports_bulk() const noexcept { return supports_bulk_; }
 
   const MySqlOptions& options() const noexcept { return options_; }
   st_mysql* handle() noexcept { return handle_; }
@@ -61,6 +65,7 @@ class MySqlConnection {
  private:
   MySqlOptions options_;
   st_mysql* handle_ = nullptr;
+  bool supports_bulk_ = false;
 };
 
 // Initialises the client library once per process (mysql_library_init is not thread-safe).

@@ -4,6 +4,7 @@
 #include <mysql.h>
 
 #include <ctime>
+#include <limits>
 #include <string>
 
 #include "clients/mysql_connection.hpp"
@@ -167,6 +168,130 @@ std::optional<MySqlError> MySqlStatement::send() {
   if (mysql_stmt_execute(stmt_) != 0) {
     return take_error();
   }
+  return std::nullopt;
+}
+
+std::optional<MySqlError> MySqlStatement::send_bulk(std::size_t rows) {
+  if (!connection_->connected()) {
+    params_.clear();
+    return MySqlError{CR_SERVER_GONE_ERROR, "not connected"};
+  }
+  if (!connection_->supports_bulk() || param_count_ == 0 ||
+      rows > std::numeric_limits<unsigned int>::max()) {
+    params_.clear();
+    return MySqlError{CR_FUNCTION_NOT_SUPPORTED, "bulk execution not available"};
+  }
+  if (params_.size() != rows * param_count_) {
+    std::string msg = "bulk statement expects " + std::to_string(rows) + " x " +
+                      std::to_string(param_count_) + " parameters, got " +
+                      std::to_string(params_.size());
+    params_.clear();
+    return MySqlError{CR_PARAMS_NOT_BOUND, std::move(msg)};
+  }
+  const std::size_t cells = rows * param_count_;
+  binds_.resize(param_count_);
+  bulk_indicators_.resize(cells);
+  bulk_lengths_.resize(cells);
+  bulk_pointers_.resize(cells);
+  bulk_numbers_.resize(cells);
+  bulk_doubles_.resize(cells);
+  std::size_t time_count = 0;
+  for (const Param& p : params_) {
+    time_count += p.kind == Kind::kTime ? 1 : 0;
+  }
+  times_.clear();
+  times_.reserve(time_count);  // no reallocation below: bulk_pointers_ point into it
+  for (unsigned col = 0; col < param_count_; ++col) {
+    // The column's kind is that of its first non-NULL value; NULLs travel as indicators.
+    Kind kind = Kind::kNull;
+    for (std::size_t row = 0; row < rows && kind == Kind::kNull; ++row) {
+      kind = params_[row * param_count_ + col].kind;
+    }
+    const std::size_t base = col * rows;
+    MYSQL_BIND& b = binds_[col];
+    b = MYSQL_BIND{};
+    b.u.indicator = &bulk_indicators_[base];
+    switch (kind) {
+      case Kind::kNull:
+      case Kind::kText:
+        b.buffer_type = MYSQL_TYPE_STRING;
+        b.buffer = &bulk_pointers_[base];
+        b.length = &bulk_lengths_[base];
+        break;
+      case Kind::kInt:
+      case Kind::kUint:
+        b.buffer_type = MYSQL_TYPE_LONGLONG;
+        b.buffer = &bulk_numbers_[base];
+        b.is_unsigned = kind == Kind::kUint ? 1 : 0;
+        break;
+      case Kind::kDouble:
+        b.buffer_type = MYSQL_TYPE_DOUBLE;
+        b.buffer = &bulk_doubles_[base];
+        break;
+      case Kind::kTime:
+        b.buffer_type = MYSQL_TYPE_DATETIME;
+        b.buffer = &bulk_pointers_[base];
+        break;
+    }
+    for (std::size_t row = 0; row < rows; ++row) {
+      const Param& p = params_[row * param_count_ + col];
+      const std::size_t at = base + row;
+      bulk_lengths_[at] = 0;
+      bulk_pointers_[at] = "";
+      if (p.kind == Kind::kNull) {
+        bulk_indicators_[at] = STMT_INDICATOR_NULL;
+        continue;
+      }
+      if (p.kind != kind) {
+        params_.clear();
+        return MySqlError{CR_UNSUPPORTED_PARAM_TYPE,
+                          "bulk parameter " + std::to_string(col) + " changes its kind"};
+      }
+      bulk_indicators_[at] = STMT_INDICATOR_NONE;
+      switch (p.kind) {
+        case Kind::kText:
+          bulk_pointers_[at] = p.text.data();
+          bulk_lengths_[at] = static_cast<unsigned long>(p.text.size());
+          break;
+        case Kind::kInt:
+          bulk_numbers_[at] = p.i;
+          break;
+        case Kind::kUint:
+          bulk_numbers_[at] = static_cast<std::int64_t>(p.u);  // sent as is, flagged unsigned
+          break;
+        case Kind::kDouble:
+          bulk_doubles_[at] = p.d;
+          break;
+        case Kind::kTime:
+          times_.push_back(to_mysql_time(p.t));
+          bulk_pointers_[at] = &times_.back();
+          break;
+        case Kind::kNull:
+          break;
+      }
+    }
+  }
+  params_.clear();
+  unsigned int array_size = static_cast<unsigned int>(rows);
+  mysql_stmt_attr_set(stmt_, STMT_ATTR_ARRAY_SIZE, &array_size);
+  const bool failed =
+      mysql_stmt_bind_param(stmt_, binds_.data()) != 0 || mysql_stmt_execute(stmt_) != 0;
+  // Back to single executions: execute() binds plain values on the same statement.
+  array_size = 0;
+  mysql_stmt_attr_set(stmt_, STMT_ATTR_ARRAY_SIZE, &array_size);
+  if (failed) {
+    return take_error();
+  }
+  return std::nullopt;
+}
+
+std::optional<MySqlError> MySqlStatement::execute_bulk(std::size_t rows) {
+  affected_rows_ = 0;
+  if (auto e = send_bulk(rows)) {
+    return e;
+  }
+  affected_rows_ = mysql_stmt_affected_rows(stmt_);
+  mysql_stmt_free_result(stmt_);
   return std::nullopt;
 }
 

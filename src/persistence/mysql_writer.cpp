@@ -112,6 +112,10 @@ MySqlWriter::MySqlWriter(MySqlOptions options, std::string node_id, std::size_t 
       preferred_rows_(std::clamp<std::size_t>(preferred_rows, 1, kMaxRowsPerStatement)) {}
 
 std::size_t MySqlWriter::next_chunk(std::size_t remaining) const noexcept {
+  if (bulk()) {
+    // One prepared statement serves every chunk size.
+    return std::min(remaining, kMaxRowsPerStatement);
+  }
   if (remaining >= preferred_rows_) {
     return preferred_rows_;
   }
@@ -170,7 +174,8 @@ std::optional<MySqlError> MySqlWriter::write_kind(Kind kind,
     const std::size_t rows = next_chunk(records.size() - done);
     scratch.clear();
     scratch.reserve(rows);  // bound views into it must not move
-    auto st_result = statement(kind, rows);
+    const bool bulk_chunk = rows > 1 && bulk();
+    auto st_result = statement(kind, bulk_chunk ? 1 : rows);
     if (!st_result.ok()) {
       return st_result.error;
     }
@@ -245,7 +250,7 @@ std::optional<MySqlError> MySqlWriter::write_kind(Kind kind,
           break;
       }
     }
-    if (auto e = st.execute()) {
+    if (auto e = bulk_chunk ? st.execute_bulk(rows) : st.execute()) {
       return e;
     }
     ++statements_executed_;

@@ -1,11 +1,18 @@
 #pragma once
-// Writes batches of records to MySQL/MariaDB: one transaction per batch, one multi-row prepared
-// INSERT per record type and chunk. A chunk has the writer's preferred size (the batch size, at
-// most kMaxRowsPerStatement) or, for what is left of a type, a power of two, so a handful of
-// statements per type are prepared once per connection and reused, and a full batch of one type
-// is a single statement. A batch that is one statement and carries no checkpoint runs without
-// START TRANSACTION/COMMIT (a statement is atomic under autocommit): each round trip to the
-// server costs the writer more than the rows it carries. Row semantics:
+// Writes batches of records to MySQL/MariaDB: one transaction per batch, prepared INSERTs per
+// record type and chunk.
+// - MariaDB (the server advertises bulk operations): one single-row INSERT per record type,
+//   executed for a whole chunk of rows in one command (MySqlStatement::execute_bulk). The
+//   server then binds 13 parameters per row instead of parsing and binding one statement of
+//   rows × 13, which halves its CPU time per gateway_logs row.
+// - MySQL 8 (no bulk operations): one multi-row INSERT per chunk. A chunk has the writer's
+//   preferred size (the batch size, at most kMaxRowsPerStatement) or, for what is left of a
+//   type, a power of two, so a handful of statements per type are prepared once per connection
+//   and reused.
+// Either way a full batch of one type is a single statement. A batch that is one statement and
+// carries no checkpoint runs without START TRANSACTION/COMMIT (a statement is atomic under
+// autocommit): each round trip to the server costs the writer more than the rows it carries.
+// Row semantics:
 //   gateway_logs, audit_logs           INSERT IGNORE (gateway_logs is unique on request_id, so a
 //                                      replayed row is not duplicated)
 //   rate_limit_records                 upsert, counts add, window_end extends
@@ -63,6 +70,12 @@ class MySqlWriter {
   // Rows of the next statement while `remaining` records of one type are left to write.
   std::size_t next_chunk(std::size_t remaining) const noexcept;
 
+  // Bulk execution is used when the server supports it (true by default); false forces the
+  // multi-row statements MySQL gets, so tests can run that path against MariaDB.
+  void set_bulk_enabled(bool enabled) noexcept { bulk_enabled_ = enabled; }
+  // Whether the current connection writes chunks with bulk execution.
+  bool bulk() const noexcept { return bulk_enabled_ && connection_.supports_bulk(); }
+
  private:
   enum Kind : std::size_t { kRequest, kAudit, kRateLimit, kCircuit, kInstance, kKinds };
   // 1, 2, 4, ... 512, then one slot for a preferred size that is not a power of two.
@@ -74,6 +87,7 @@ class MySqlWriter {
   MySqlConnection connection_;
   std::string node_id_;
   std::size_t preferred_rows_;
+  bool bulk_enabled_ = true;
   std::array<std::array<std::unique_ptr<MySqlStatement>, kChunkSizes>, kKinds> statements_;
   std::unique_ptr<MySqlStatement> checkpoint_statement_;
   std::uint64_t statements_executed_ = 0;

@@ -1,5 +1,6 @@
 // MySqlWriter against a real mariadbd: every record type lands in its table with the right
-// columns, batches use multi-row statements, upserts merge, gateway_logs de-duplicates.
+// columns, batches are single statements (bulk execution, or the multi-row INSERTs MySQL gets:
+// every test runs both ways), upserts merge, gateway_logs de-duplicates.
 #include "persistence/mysql_writer.hpp"
 
 #include <gtest/gtest.h>
@@ -30,17 +31,38 @@ RequestRecord request(std::string id, unsigned status = 200) {
   return r;
 }
 
-class MySqlWriterTest : public MySqlTest {
+// The parameter says whether the writer may use bulk execution (MariaDB); false runs the
+// multi-row statements a MySQL server gets.
+class MySqlWriterTest : public MySqlTest, public ::testing::WithParamInterface<bool> {
  protected:
   void SetUp() override {
     MySqlTest::SetUp();
-    writer_ = std::make_unique<MySqlWriter>(options_, "node-a");
+    writer_ = make_writer();
     ASSERT_FALSE(writer_->connect().has_value());
   }
+  std::unique_ptr<MySqlWriter> make_writer(
+      std::size_t preferred_rows = MySqlWriter::kMaxRowsPerStatement) {
+    auto w = std::make_unique<MySqlWriter>(options_, "node-a", preferred_rows);
+    w->set_bulk_enabled(bulk());
+    return w;
+  }
+  static bool bulk() { return GetParam(); }
   std::unique_ptr<MySqlWriter> writer_;
 };
 
-TEST_F(MySqlWriterTest, RequestRecordColumns) {
+INSTANTIATE_TEST_SUITE_P(Modes, MySqlWriterTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Bulk" : "MultiRow";
+                         });
+
+TEST_P(MySqlWriterTest, BulkExecutionFollowsTheServerAndTheSwitch) {
+  // mariadbd advertises bulk operations; the switch alone decides here.
+  EXPECT_EQ(writer_->bulk(), bulk());
+  writer_->disconnect();
+  EXPECT_FALSE(writer_->bulk());  // no connection, no server capability
+}
+
+TEST_P(MySqlWriterTest, RequestRecordColumns) {
   RequestRecord r = request("req-1", 504);
   r.user_id = "user-7";
   r.error_code = "UPSTREAM_TIMEOUT";
@@ -71,7 +93,7 @@ TEST_F(MySqlWriterTest, RequestRecordColumns) {
   EXPECT_FALSE(got.rows[1][9].has_value());
 }
 
-TEST_F(MySqlWriterTest, GatewayLogsAreNotDuplicatedOnReplay) {
+TEST_P(MySqlWriterTest, GatewayLogsAreNotDuplicatedOnReplay) {
   std::vector<Record> batch = {request("dup-1"), request("dup-2")};
   ASSERT_FALSE(writer_->write(batch).has_value());
   std::vector<Record> replay = {request("dup-2"), request("dup-1"), request("dup-3")};
@@ -80,7 +102,7 @@ TEST_F(MySqlWriterTest, GatewayLogsAreNotDuplicatedOnReplay) {
   EXPECT_EQ(count("gateway_logs", "request_id = 'dup-1'"), 1);
 }
 
-TEST_F(MySqlWriterTest, AuditRecordColumnsAndJson) {
+TEST_P(MySqlWriterTest, AuditRecordColumnsAndJson) {
   AuditRecord a;
   a.event_type = "route.create";
   a.user_id = "admin";
@@ -119,7 +141,7 @@ TEST_F(MySqlWriterTest, AuditRecordColumnsAndJson) {
             1);
 }
 
-TEST_F(MySqlWriterTest, RateLimitRecordsAggregate) {
+TEST_P(MySqlWriterTest, RateLimitRecordsAggregate) {
   RateLimitRecord r{"user:7", "minute", "/api/items", 5, at(1'700'000'040), at(1'700'000'100)};
   RateLimitRecord same_window = r;
   same_window.request_count = 3;
@@ -137,7 +159,7 @@ TEST_F(MySqlWriterTest, RateLimitRecordsAggregate) {
             "2023-11-14 22:14:00.000 2023-11-14 22:15:00.000 minute");
 }
 
-TEST_F(MySqlWriterTest, CircuitStatesUpsertLatestWins) {
+TEST_P(MySqlWriterTest, CircuitStatesUpsertLatestWins) {
   CircuitStateRecord closed{"svc-a", "closed", 0, 0, {}, at(1'700'000'000)};
   CircuitStateRecord open{"svc-a", "open", 5, 0, at(1'700'000'050), at(1'700'000'050)};
   CircuitStateRecord half{"svc-a", "half_open", 5, 1, {}, at(1'700'000'110)};
@@ -155,7 +177,7 @@ TEST_F(MySqlWriterTest, CircuitStatesUpsertLatestWins) {
             "half_open 1 2023-11-14 22:14:10.000 2023-11-14 22:15:10.000");
 }
 
-TEST_F(MySqlWriterTest, ServiceInstancesUpsertByServiceAndUrl) {
+TEST_P(MySqlWriterTest, ServiceInstancesUpsertByServiceAndUrl) {
   ServiceInstanceRecord a;
   a.service_name = "svc";
   a.instance_url = "http://10.0.0.1:8000";
@@ -182,7 +204,7 @@ TEST_F(MySqlWriterTest, ServiceInstancesUpsertByServiceAndUrl) {
             "0 3 5 i-1 30 eu-1");
 }
 
-TEST_F(MySqlWriterTest, LargeBatchesUseMultiRowStatements) {
+TEST_P(MySqlWriterTest, LargeBatchesAreFewStatements) {
   std::vector<Record> batch;
   for (int i = 0; i < 150; ++i) batch.push_back(request("bulk-" + std::to_string(i)));
   for (int i = 0; i < 3; ++i) {
@@ -191,14 +213,15 @@ TEST_F(MySqlWriterTest, LargeBatchesUseMultiRowStatements) {
   }
   const auto before = writer_->statements_executed();
   ASSERT_FALSE(writer_->write(batch).has_value());
-  // 150 = 128 + 16 + 4 + 2 rows; 3 = 2 + 1.
-  EXPECT_EQ(writer_->statements_executed() - before, 6u);
+  // Bulk: one statement per type. Multi-row: 150 = 128 + 16 + 4 + 2 rows; 3 = 2 + 1.
+  EXPECT_EQ(writer_->statements_executed() - before, bulk() ? 2u : 6u);
   EXPECT_EQ(count("gateway_logs"), 150);
   EXPECT_EQ(count("rate_limit_records"), 3);
 }
 
-TEST_F(MySqlWriterTest, AFullBatchIsOneStatementWithoutTransaction) {
-  MySqlWriter writer(options_, "node-a", 300);
+TEST_P(MySqlWriterTest, AFullBatchIsOneStatementWithoutTransaction) {
+  auto owned = make_writer(300);
+  MySqlWriter& writer = *owned;
   ASSERT_FALSE(writer.connect().has_value());
   std::vector<Record> batch;
   for (int i = 0; i < 300; ++i) batch.push_back(request("full-" + std::to_string(i)));
@@ -207,23 +230,34 @@ TEST_F(MySqlWriterTest, AFullBatchIsOneStatementWithoutTransaction) {
   EXPECT_EQ(writer.transactions_started(), 0u);
   EXPECT_EQ(count("gateway_logs"), 300);
 
-  // Past the preferred size: one preferred chunk, then powers of two, in one transaction.
+  // Past the preferred size. Multi-row: one preferred chunk, then powers of two (300 + 8 + 2 +
+  // 1), in one transaction. Bulk: any size up to kMaxRowsPerStatement is still one statement.
   batch.clear();
   for (int i = 0; i < 311; ++i) batch.push_back(request("more-" + std::to_string(i)));
   ASSERT_FALSE(writer.write(batch).has_value());
-  EXPECT_EQ(writer.statements_executed(), 1u + 4u);  // 300 + 8 + 2 + 1
-  EXPECT_EQ(writer.transactions_started(), 1u);
+  EXPECT_EQ(writer.statements_executed(), bulk() ? 2u : 1u + 4u);
+  EXPECT_EQ(writer.transactions_started(), bulk() ? 0u : 1u);
   EXPECT_EQ(count("gateway_logs"), 611);
+  // Bulk past kMaxRowsPerStatement: two statements in one transaction.
+  if (bulk()) {
+    batch.clear();
+    for (int i = 0; i < 600; ++i) batch.push_back(request("most-" + std::to_string(i)));
+    ASSERT_FALSE(writer.write(batch).has_value());
+    EXPECT_EQ(writer.statements_executed(), 4u);  // 512 + 88
+    EXPECT_EQ(writer.transactions_started(), 1u);
+    EXPECT_EQ(count("gateway_logs"), 1211);
+  }
+  const auto transactions = writer.transactions_started();
 
   // A checkpoint always shares a transaction with its rows.
   batch.resize(1);
   batch[0] = request("with-checkpoint");
   ASSERT_FALSE(writer.write(batch, MySqlWriter::Checkpoint{"gen-one", 7}).has_value());
-  EXPECT_EQ(writer.transactions_started(), 2u);
+  EXPECT_EQ(writer.transactions_started(), transactions + 1);
   EXPECT_EQ(writer.load_checkpoint("gen-one").value, 7u);
 }
 
-TEST_F(MySqlWriterTest, AReusedStatementTakesNewValueKinds) {
+TEST_P(MySqlWriterTest, AReusedStatementTakesNewValueKinds) {
   // The same two-row statement runs three times; its bind arrays are kept between executions,
   // so a parameter that was text, unsigned or NULL before must carry only its new value.
   RequestRecord a = request("reuse-1", 500);
@@ -257,7 +291,14 @@ TEST_F(MySqlWriterTest, AReusedStatementTakesNewValueKinds) {
   EXPECT_EQ(line(5), "reuse-6 - - 200 /api/items/1");
 }
 
-TEST_F(MySqlWriterTest, ChunksArePreferredSizeThenPowersOfTwo) {
+TEST_P(MySqlWriterTest, ChunksArePreferredSizeThenPowersOfTwo) {
+  if (bulk()) {
+    // One statement serves every size: chunks are what is left, up to the packet bound.
+    EXPECT_EQ(writer_->next_chunk(1200), MySqlWriter::kMaxRowsPerStatement);
+    EXPECT_EQ(writer_->next_chunk(499), 499u);
+    EXPECT_EQ(writer_->next_chunk(1), 1u);
+  }
+  // Without a connection (and with MySQL) the sizes of the multi-row statements apply.
   MySqlWriter writer(options_, "node-a", 500);
   EXPECT_EQ(writer.next_chunk(1200), 500u);
   EXPECT_EQ(writer.next_chunk(500), 500u);
@@ -271,7 +312,7 @@ TEST_F(MySqlWriterTest, ChunksArePreferredSizeThenPowersOfTwo) {
   EXPECT_EQ(tiny.next_chunk(10), 1u);
 }
 
-TEST_F(MySqlWriterTest, AFailedSingleStatementLeavesNoRow) {
+TEST_P(MySqlWriterTest, AFailedSingleStatementLeavesNoRow) {
   // Without an explicit transaction the statement alone must be atomic: the second row fails
   // (a trigger refuses it, which INSERT IGNORE does not ignore) after the first was inserted.
   ASSERT_FALSE(db_->execute("CREATE TRIGGER refuse_single_2 BEFORE INSERT ON gateway_logs "
@@ -286,7 +327,7 @@ TEST_F(MySqlWriterTest, AFailedSingleStatementLeavesNoRow) {
   EXPECT_TRUE(writer_->connected());
 }
 
-TEST_F(MySqlWriterTest, OversizedTextIsClampedOnACharacterBoundary) {
+TEST_P(MySqlWriterTest, OversizedTextIsClampedOnACharacterBoundary) {
   RequestRecord r = request("long-1");
   r.path = "/" + std::string(3000, 'p');
   r.route = std::string(254, 'r') + "\xc3\xa9\xc3\xa9";  // 256 characters, the last two é
@@ -297,7 +338,7 @@ TEST_F(MySqlWriterTest, OversizedTextIsClampedOnACharacterBoundary) {
   EXPECT_EQ(scalar("SELECT RIGHT(route, 1) FROM gateway_logs"), "\xc3\xa9");
 }
 
-TEST_F(MySqlWriterTest, CheckpointCommitsWithTheRows) {
+TEST_P(MySqlWriterTest, CheckpointCommitsWithTheRows) {
   EXPECT_EQ(writer_->load_checkpoint("gen-1").value, 0u);
   std::vector<Record> batch = {request("cp-1")};
   ASSERT_FALSE(writer_->write(batch, MySqlWriter::Checkpoint{"gen-1", 1234}).has_value());
@@ -308,7 +349,7 @@ TEST_F(MySqlWriterTest, CheckpointCommitsWithTheRows) {
   EXPECT_EQ(writer_->load_checkpoint("gen-1").value, 0u);
 }
 
-TEST_F(MySqlWriterTest, FailedBatchRollsBackEntirely) {
+TEST_P(MySqlWriterTest, FailedBatchRollsBackEntirely) {
   // A schema the writer does not expect (a column dropped) fails the second statement; the
   // first table's rows must not stay behind.
   ASSERT_FALSE(db_->execute("ALTER TABLE audit_logs DROP COLUMN node_id").has_value());
@@ -322,7 +363,7 @@ TEST_F(MySqlWriterTest, FailedBatchRollsBackEntirely) {
   EXPECT_EQ(count("spool_checkpoints"), 0);
 }
 
-TEST_F(MySqlWriterTest, ReportsConnectionLossAsTransient) {
+TEST_P(MySqlWriterTest, ReportsConnectionLossAsTransient) {
   writer_->disconnect();
   std::vector<Record> batch = {request("gone")};
   auto e = writer_->write(batch);
