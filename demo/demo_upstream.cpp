@@ -30,6 +30,7 @@ namespace {
 
 std::string g_name = "demo";
 std::uint64_t g_connections = 0;  // single-threaded: numbers connections for keep-alive tests
+std::uint64_t g_closed_after_answer = 0;  // connections /close ended (see serve)
 
 std::uint64_t parse_number(std::string_view s) {
   std::uint64_t v = 0;
@@ -37,7 +38,8 @@ std::uint64_t parse_number(std::string_view s) {
   return v;
 }
 
-asio::awaitable<void> websocket_echo(beast::tcp_stream stream, http::request<http::string_body> req) {
+asio::awaitable<void> websocket_echo(beast::tcp_stream stream,
+                                     http::request<http::string_body> req) {
   websocket::stream<beast::tcp_stream> ws(std::move(stream));
   ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   auto [ec] = co_await ws.async_accept(req, use_tuple);
@@ -53,8 +55,9 @@ asio::awaitable<void> websocket_echo(beast::tcp_stream stream, http::request<htt
   }
 }
 
-asio::awaitable<bool> stream_bytes(beast::tcp_stream& stream, const http::request<http::string_body>& req,
-                                   std::uint64_t total, bool chunked) {
+asio::awaitable<bool> stream_bytes(beast::tcp_stream& stream,
+                                   const http::request<http::string_body>& req, std::uint64_t total,
+                                   bool chunked) {
   http::response<http::buffer_body> res{http::status::ok, 11};
   res.set(http::field::content_type, "application/octet-stream");
   if (chunked) {
@@ -140,6 +143,12 @@ asio::awaitable<void> serve(tcp::socket socket) {
       res.set(http::field::date, "Tue, 24 Nov 2026 00:00:00 GMT");
       res.set(http::field::server, "demo-upstream");
       body = {{"cookies", 2}};
+    } else if (path == "/close") {
+      // Answers as if the connection stayed open, then closes it: what a server does when its
+      // keep-alive timeout fires, as seen by a client that pooled the connection.
+      body = {{"closing", connection_id}};
+    } else if (path == "/stats") {
+      body = {{"connections", g_connections}, {"closed_after_answer", g_closed_after_answer}};
     } else if (path == "/health") {
       body = {{"status", "ok"}, {"service", g_name}};
     } else {
@@ -151,6 +160,13 @@ asio::awaitable<void> serve(tcp::socket socket) {
     res.prepare_payload();
     auto [wec, w] = co_await http::async_write(stream, res, use_tuple);
     if (wec || !req.keep_alive()) break;
+    if (path == "/close") {
+      beast::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream.socket().close(ignored);
+      ++g_closed_after_answer;  // counted once the peer has been sent the FIN
+      co_return;
+    }
   }
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -171,9 +187,12 @@ int main(int argc, char** argv) {
   unsigned short port = 8002;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--port") port = static_cast<unsigned short>(std::stoi(argv[i + 1]));
-    else if (flag == "--host") host = argv[i + 1];
-    else if (flag == "--name") g_name = argv[i + 1];
+    if (flag == "--port")
+      port = static_cast<unsigned short>(std::stoi(argv[i + 1]));
+    else if (flag == "--host")
+      host = argv[i + 1];
+    else if (flag == "--name")
+      g_name = argv[i + 1];
     else {
       std::cerr << "usage: gatewayd-demo-upstream [--host H] [--port P] [--name N]\n";
       return 2;

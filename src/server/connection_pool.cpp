@@ -48,16 +48,19 @@ bool ConnectionPool::still_open(UpstreamConnection& conn) {
 
 asio::awaitable<std::pair<error_code, UpstreamConnectionPtr>> ConnectionPool::acquire(
     std::string_view id, std::string_view host, std::uint16_t port,
-    std::chrono::milliseconds connect_timeout, bool allow_reuse, const UpstreamTlsEntry* tls) {
+    std::chrono::milliseconds connect_timeout, Reuse reuse, const UpstreamTlsEntry* tls) {
   const auto now = std::chrono::steady_clock::now();
-  if (allow_reuse) {
+  if (reuse != Reuse::kNever) {
     if (auto it = idle_.find(id); it != idle_.end()) {
       auto& stack = it->second;
       while (!stack.empty()) {
         UpstreamConnectionPtr conn = std::move(stack.back());
         stack.pop_back();
         --idle_total_;
-        if (now - conn->idle_since < idle_timeout_ && still_open(*conn)) {
+        const auto idle = now - conn->idle_since;
+        const bool probe = reuse == Reuse::kProbed || idle >= kProbeAfterIdle ||
+                           conn->stream.is_tls() || !conn->stream.socket().is_open();
+        if (idle < idle_timeout_ && (!probe || still_open(*conn))) {
           conn->reused = true;
           co_return std::pair{error_code{}, std::move(conn)};
         }

@@ -60,12 +60,24 @@ class ConnectionPool {
   ConnectionPool(boost::asio::io_context& io, std::size_t max_idle_per_endpoint,
                  std::chrono::milliseconds idle_timeout, BlockPool* blocks = nullptr);
 
+  // How an idle connection may be handed out.
+  enum class Reuse {
+    kNever,   // always a new connection
+    kProbed,  // an idle one after checking (one non-blocking peek) that the peer kept it open
+    // The caller can send its request again on a new connection if the reused one turns out to
+    // be closed (no body, or a body kept in memory; an idempotent method): a plain connection
+    // idle for less than kProbeAfterIdle is handed out without the peek, which would cost a
+    // system call on almost every proxied request. Older and TLS connections are still probed.
+    kResendable,
+  };
+  static constexpr std::chrono::milliseconds kProbeAfterIdle{1000};
+
   // A live idle connection when one exists, else a new one connected (and, with `tls`, its TLS
   // handshake done: SNI, certificate and host name verified) within `connect_timeout`.
   // `key` names the pool: the endpoint id for http, tls_pool_key() for https.
   boost::asio::awaitable<std::pair<boost::system::error_code, UpstreamConnectionPtr>> acquire(
       std::string_view key, std::string_view host, std::uint16_t port,
-      std::chrono::milliseconds connect_timeout, bool allow_reuse = true,
+      std::chrono::milliseconds connect_timeout, Reuse reuse = Reuse::kProbed,
       const UpstreamTlsEntry* tls = nullptr);
 
   // https connections are pooled apart from plain ones to the same host:port, and per service

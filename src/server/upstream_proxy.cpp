@@ -146,7 +146,7 @@ class ProxyExchange {
   asio::awaitable<std::optional<LocalReply>> read_client_chunk();
   asio::awaitable<std::optional<LocalReply>> keep_body();
   asio::awaitable<Attempt> try_endpoint(upstream::Endpoint& endpoint);
-  asio::awaitable<Attempt> exchange_head(upstream::Endpoint& endpoint, bool allow_reuse,
+  asio::awaitable<Attempt> exchange_head(upstream::Endpoint& endpoint, ConnectionPool::Reuse reuse,
                                          bool& stale);
   asio::awaitable<error_code> send_request();
   asio::awaitable<void> tunnel();
@@ -378,7 +378,7 @@ asio::awaitable<error_code> ProxyExchange::send_request() {
   co_return error_code{};
 }
 asio::awaitable<ProxyExchange::Attempt> ProxyExchange::exchange_head(upstream::Endpoint& endpoint,
-                                                                     bool allow_reuse,
+                                                                     ConnectionPool::Reuse reuse,
                                                                      bool& stale) {
   stale = false;
   // https endpoints: the service's TLS settings, a pool of their own (the plain path builds no
@@ -395,7 +395,7 @@ asio::awaitable<ProxyExchange::Attempt> ProxyExchange::exchange_head(upstream::E
   }
   auto [cec, c] = co_await worker_.pool().acquire(tls ? std::string_view(tls_key) : endpoint.id(),
                                                   endpoint.host(), endpoint.port(),
-                                                  route_.connect_timeout, allow_reuse, tls);
+                                                  route_.connect_timeout, reuse, tls);
   if (cec) {
     logging::error().warn("upstream connect to {} ({}) failed: {}", endpoint.id(),
                           endpoint.service(), cec.message());
@@ -442,9 +442,14 @@ asio::awaitable<ProxyExchange::Attempt> ProxyExchange::exchange_head(upstream::E
 }
 
 asio::awaitable<ProxyExchange::Attempt> ProxyExchange::try_endpoint(upstream::Endpoint& endpoint) {
+  // A request that can be sent again (see `stale` in exchange_head) may skip the pool's
+  // liveness probe: a connection the upstream closed meanwhile costs one more attempt, rarely.
+  const bool resendable = body_mode_ != BodyMode::kStreamed && upstream::is_idempotent(ctx_.method);
   bool stale = false;
-  Attempt attempt = co_await exchange_head(endpoint, true, stale);
-  if (stale) attempt = co_await exchange_head(endpoint, false, stale);
+  Attempt attempt = co_await exchange_head(
+      endpoint, resendable ? ConnectionPool::Reuse::kResendable : ConnectionPool::Reuse::kProbed,
+      stale);
+  if (stale) attempt = co_await exchange_head(endpoint, ConnectionPool::Reuse::kNever, stale);
   co_return attempt;
 }
 

@@ -13,6 +13,7 @@
 
 #include "support/gateway_process.hpp"
 #include "support/http_client.hpp"
+#include "support/polling.hpp"
 
 namespace gatewayd::test {
 namespace {
@@ -146,6 +147,42 @@ TEST_F(ProxyTest, KeepAliveReusesUpstreamConnections) {
   }
 }
 
+// The upstream closes a connection right after answering on it, as a server whose keep-alive
+// timeout fires does while the gateway holds the connection in its pool. No request may fail
+// for it: a GET goes out on the pooled connection without a liveness probe and is sent again
+// on a new connection; a POST whose streamed body cannot be sent twice only gets a pooled
+// connection the probe found open.
+TEST_F(ProxyTest, UpstreamClosingAPooledConnectionFailsNoRequest) {
+  std::uint64_t closed = 0;
+  const auto wait_closed = [&] {
+    ++closed;
+    // Counted by the upstream after its close returned: the gateway's socket has the FIN.
+    return eventually([&] {
+      const auto stats = http_get(upstream.port(), "/stats");
+      return stats.status == 200u &&
+             json::parse(stats.body)["closed_after_answer"].get<std::uint64_t>() >= closed;
+    });
+  };
+  for (int round = 0; round < 3; ++round) {
+    auto closing = http_get(gateway.port(), "/demo/close");
+    ASSERT_EQ(closing.status, 200u) << closing.error;
+    const auto closed_connection = json::parse(closing.body)["closing"];
+    ASSERT_TRUE(wait_closed());
+    const auto get = http_get(gateway.port(), "/demo/echo");
+    ASSERT_EQ(get.status, 200u) << get.error << get.body;
+    EXPECT_NE(json::parse(get.body)["connection"], closed_connection);
+
+    closing = http_get(gateway.port(), "/demo/close");
+    ASSERT_EQ(closing.status, 200u) << closing.error;
+    ASSERT_TRUE(wait_closed());
+    auto post = request_spec("POST", "/demo/echo", {}, std::string(3000, 'p'));
+    post.chunked = round % 2 == 1;
+    const auto posted = http_request(gateway.port(), post);
+    ASSERT_EQ(posted.status, 200u) << posted.error << posted.body;
+    EXPECT_EQ(json::parse(posted.body)["body_size"], 3000);
+  }
+}
+
 TEST_F(ProxyTest, HeadFollowsGetWithoutBody) {
   HttpConnection client(gateway.port());
   HttpRequestSpec head;
@@ -264,8 +301,7 @@ TEST_F(ProxyTest, TunnelsWebSockets) {
   boost::asio::io_context io;
   websocket::stream<beast::tcp_stream> ws(io);
   beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(10));
-  beast::get_lowest_layer(ws).connect(
-      {boost::asio::ip::make_address("127.0.0.1"), gateway.port()});
+  beast::get_lowest_layer(ws).connect({boost::asio::ip::make_address("127.0.0.1"), gateway.port()});
   ws.handshake("127.0.0.1", "/demo/ws");
   for (int i = 0; i < 3; ++i) {
     const std::string msg = "ping " + std::to_string(i);
