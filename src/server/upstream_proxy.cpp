@@ -16,6 +16,7 @@
 #include "gatewayd/logging.hpp"
 #include "observability/span.hpp"
 #include "observability/span_exporter.hpp"
+#include "server/head_writer.hpp"
 #include "server/header_rules.hpp"
 #include "server/worker.hpp"
 #include "upstream/service_table.hpp"
@@ -128,7 +129,9 @@ class ProxyExchange {
         route_(ctx.route()),
         settings_(worker.settings()),
         req_(down.parser.get()),
-        spans_(ctx.trace_sampled ? worker.state().spans : nullptr) {}
+        spans_(ctx.trace_sampled ? worker.state().spans : nullptr) {
+    head_.reserve(1024);  // most heads fit: one allocation per exchange, no regrowth
+  }
 
   asio::awaitable<std::optional<LocalReply>> run();
 
@@ -177,6 +180,7 @@ class ProxyExchange {
 
   BodyMode body_mode_ = BodyMode::kNone;
   std::string kept_body_;
+  std::string head_;  // the formatted head being sent (request, then response)
   Block chunk_;
   bool upgrade_ = false;
   bool want_continue_ = false;
@@ -344,36 +348,34 @@ asio::awaitable<std::optional<LocalReply>> ProxyExchange::keep_body() {
 }
 
 asio::awaitable<error_code> ProxyExchange::send_request() {
-  http::serializer<true, http::buffer_body> sr{req_};
-  auto& body = req_.body();
+  // Formatted again for every attempt: the Host header and the traceparent differ per attempt.
+  head_.clear();
+  append_head(req_, head_);
+  std::string_view head = head_;
   if (body_mode_ != BodyMode::kStreamed) {
-    body.data = kept_body_.empty() ? nullptr : kept_body_.data();
-    body.size = kept_body_.size();
-    body.more = false;
-    do {
-      conn_->stream.expires_after(try_timeout());
-      auto [wec, n] = co_await http::async_write(conn_->stream, sr, use_tuple);
-      if (wec == http::error::need_buffer) wec = {};
-      if (wec) co_return wec;
-    } while (!sr.is_done());
-    co_return error_code{};
+    const std::array<asio::const_buffer, 2> message{asio::buffer(head), asio::buffer(kept_body_)};
+    conn_->stream.expires_after(try_timeout());
+    auto [wec, n] = co_await asio::async_write(conn_->stream, message, use_tuple);
+    co_return wec;
   }
+  // The head goes out with the first piece of the body (one write for a small body).
+  BodyFramer framer(req_.chunked());
   do {
+    std::size_t size = 0;
     if (!down_.parser.is_done()) {
       if (auto failure = co_await read_client_chunk()) {
         pending_client_failure_ = std::move(failure);
         co_return asio::error::operation_aborted;
       }
-    } else {
-      body.data = nullptr;
-      body.size = 0;
-      body.more = false;
+      size = req_.body().size;
     }
+    const bool last = down_.parser.is_done();
+    if (size == 0 && !last) continue;
     conn_->stream.expires_after(try_timeout());
-    auto [wec, n] = co_await http::async_write(conn_->stream, sr, use_tuple);
-    if (wec == http::error::need_buffer) wec = {};
+    auto [wec, n] = co_await asio::async_write(conn_->stream,
+                                               framer.frame(head, chunk(), size, last), use_tuple);
     if (wec) co_return wec;
-  } while (!down_.parser.is_done() || !sr.is_done());
+  } while (!down_.parser.is_done());
   down_.body_consumed = true;
   co_return error_code{};
 }
@@ -605,18 +607,19 @@ asio::awaitable<void> ProxyExchange::relay_response() {
   down_.status = status;
   down_.response_started = true;
 
-  http::serializer<false, http::buffer_body> rs{res};
+  head_.clear();
+  append_head(res, head_);
+  std::string_view head = head_;
   if (no_body) {
-    res.body().data = nullptr;
-    res.body().size = 0;
-    res.body().more = false;
     down_.stream.expires_after(settings_.body_timeout);
-    auto [wec, n] = co_await http::async_write_header(down_.stream, rs, use_tuple);
+    auto [wec, n] = co_await asio::async_write(down_.stream, asio::buffer(head), use_tuple);
     down_.bytes_out += n;
     if (wec) down_.keep_alive = false;
   } else {
     reserve_for_body(conn_->buffer, *rp_);  // see read_client_chunk
+    BodyFramer framer(res.chunked());
     do {
+      std::size_t size = 0;
       if (!rp_->is_done()) {
         res.body().data = chunk();
         res.body().size = kBodyChunk;
@@ -632,24 +635,21 @@ asio::awaitable<void> ProxyExchange::relay_response() {
           conn_.reset();
           co_return;
         }
-        res.body().size = kBodyChunk - res.body().size;
-        res.body().data = chunk();
-        res.body().more = !rp_->is_done();
-      } else {
-        res.body().data = nullptr;
-        res.body().size = 0;
-        res.body().more = false;
+        size = kBodyChunk - res.body().size;
       }
+      const bool last = rp_->is_done();
+      // The head is not held back for body bytes that have not arrived yet.
+      if (size == 0 && !last && head.empty()) continue;
       down_.stream.expires_after(settings_.body_timeout);
-      auto [wec, n] = co_await http::async_write(down_.stream, rs, use_tuple);
+      auto [wec, n] = co_await asio::async_write(
+          down_.stream, framer.frame(head, chunk(), size, last), use_tuple);
       down_.bytes_out += n;
-      if (wec == http::error::need_buffer) wec = {};
       if (wec) {
         down_.keep_alive = false;
         conn_.reset();
         co_return;
       }
-    } while (!rp_->is_done() || !rs.is_done());
+    } while (!rp_->is_done());
   }
   // Reuse only a connection whose exchange completed in both directions.
   if (request_sent_ && rp_->is_done() && upstream_keep_alive) {
