@@ -8,8 +8,12 @@
 # CPU time comes from /proc/PID/task/*/schedstat (nanoseconds on the CPU). Rounds alternate the
 # two processes; the summary shows medians.
 #
-# Usage: bench/mysql_cost.sh [--duration S] [--rounds N] [--build DIR] [--perf S] [--out FILE]
-#   --build DIR  build tree holding gatewayd (default build/release, built if missing)
+# Usage: bench/mysql_cost.sh [--duration S] [--rounds N] [--build DIR] [--compare DIR] [--perf S]
+#                            [--out FILE]
+#   --build DIR    build tree holding gatewayd (default build/release, built if missing)
+#   --compare DIR  a second gatewayd (DIR/gatewayd) measured in the same rounds, alternated with
+#                  the first (targets plain-b and mysql-log-b): before/after comparisons on a
+#                  machine whose speed drifts between runs
 #   --perf S     after the rounds, `perf record --call-graph dwarf` the writer thread for S
 #                seconds under load and print its top symbols
 set -euo pipefail
@@ -19,14 +23,17 @@ rounds=3
 build=build/release
 perf_s=0
 out=""
+compare=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
+    --compare) compare=$2; shift 2 ;;
     --perf) perf_s=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    *) echo "usage: $0 [--duration S] [--rounds N] [--build DIR] [--perf S] [--out FILE]" >&2
+    *) echo "usage: $0 [--duration S] [--rounds N] [--build DIR] [--compare DIR] [--perf S]" \
+         "[--out FILE]" >&2
        exit 2 ;;
   esac
 done
@@ -43,6 +50,17 @@ bench_start_upstream
 bench_start_gatewayd plain $GWD
 bench_start_gatewayd mysql-log $(bench_port 8) "${mysql_env[@]}" REQUEST_LOG_SAMPLE_RATE=1
 declare -A ports=([plain]=$GWD [mysql-log]=$(bench_port 8))
+targets=(plain mysql-log)
+if [[ -n $compare ]]; then
+  [[ -x $compare/gatewayd ]] || { echo "no gatewayd in $compare" >&2; exit 2; }
+  bin_b=$(realpath "$compare/gatewayd")
+  GATEWAYD_BIN=$bin_b bench_start_gatewayd plain-b $(bench_port 14)
+  GATEWAYD_BIN=$bin_b bench_start_gatewayd mysql-log-b $(bench_port 15) "${mysql_env[@]}" \
+    REQUEST_LOG_SAMPLE_RATE=1
+  ports[plain-b]=$(bench_port 14)
+  ports[mysql-log-b]=$(bench_port 15)
+  targets+=(plain-b mysql-log-b)
+fi
 
 # "name<TAB>ns" for every thread of a process.
 threads_ns() {
@@ -72,7 +90,7 @@ settle() {
 results=$work/results.tsv
 : > "$results"
 for round in $(seq "$rounds"); do
-  for target in plain mysql-log; do
+  for target in "${targets[@]}"; do
     gw=${gw_pids[$target]}
     settle
     threads_ns "$gw" > "$work/gw.before"
@@ -109,9 +127,9 @@ PY
   done
 done
 
-/usr/bin/python3 - "$results" "$duration" "$rounds" <<'PY' | tee "${out:-/dev/null}"
+/usr/bin/python3 - "$results" "$duration" "$rounds" "$build" "$compare" <<'PY' | tee "${out:-/dev/null}"
 import collections, statistics, sys
-path, duration, rounds = sys.argv[1:4]
+path, duration, rounds, build, compare = sys.argv[1:6]
 rows = collections.defaultdict(list)
 for line in open(path):
     rnd, target, requests, rps, total, db_row, db_req, nrows, threads = line.rstrip("\n").split("\t")
@@ -119,25 +137,30 @@ for line in open(path):
     rows[target].append((float(rps), float(total), float(db_row), float(db_req), t, int(nrows)))
 med = lambda target, i: statistics.median(r[i] for r in rows[target])
 thr = lambda target, name: statistics.median(r[4].get(name, 0.0) for r in rows[target])
-print(f"{rounds} rounds x {duration} s, wrk -t1 -c64 GET /small, medians")
+print(f"{rounds} rounds x {duration} s, wrk -t1 -c64 GET /small, medians; gatewayd from {build}"
+      + (f", -b from {compare}" if compare else ""))
 print()
 print("| gatewayd | req/s | gatewayd CPU-µs/req | worker thread(s) | gw-records (writer) | "
       "mariadbd CPU-µs/row | mariadbd CPU-µs/req |")
 print("|---|---:|---:|---:|---:|---:|---:|")
-for target in ("plain", "mysql-log"):
+for target in ("plain", "mysql-log", "plain-b", "mysql-log-b"):
     if target not in rows:
         continue
     names = set().union(*(r[4].keys() for r in rows[target]))
     worker = sum(thr(target, n) for n in names if n not in ("gw-records",))
     print(f"| {target} | {med(target, 0):,.0f} | {med(target, 1):.2f} | {worker:.2f} | "
           f"{thr(target, 'gw-records'):.2f} | "
-          f"{med(target, 2) if target != 'plain' else 0:.2f} | {med(target, 3):.2f} |")
-if "plain" in rows and "mysql-log" in rows:
-    extra = med("mysql-log", 1) - med("plain", 1)
-    print()
-    print(f"request history costs gatewayd {extra:+.2f} CPU-µs per request "
-          f"({extra / med('plain', 1) * 100:+.1f} %); gatewayd CPU-bound throughput ratio "
-          f"{med('plain', 1) / med('mysql-log', 1):.3f}x")
+          f"{med(target, 2) if target.startswith('mysql-log') else 0:.2f} | "
+          f"{med(target, 3):.2f} |")
+print()
+for suffix in ("", "-b"):
+    plain, logged = "plain" + suffix, "mysql-log" + suffix
+    if plain in rows and logged in rows:
+        extra = med(logged, 1) - med(plain, 1)
+        print(f"{logged}: request history costs gatewayd {extra:+.2f} CPU-µs per request "
+              f"({extra / med(plain, 1) * 100:+.1f} %); gatewayd CPU-bound throughput ratio "
+              f"{med(plain, 1) / med(logged, 1):.3f}x; req/s ratio "
+              f"{med(logged, 0) / med(plain, 0):.3f}x")
 PY
 
 if [[ $perf_s -gt 0 ]]; then
