@@ -3,8 +3,8 @@
 // record type and chunk.
 // - MariaDB (the server advertises bulk operations): one single-row INSERT per record type,
 //   executed for a whole chunk of rows in one command (MySqlStatement::execute_bulk). The
-//   server then binds 13 parameters per row instead of parsing and binding one statement of
-//   rows × 13, which halves its CPU time per gateway_logs row.
+//   server then binds 13 parameters per row instead of one statement of rows × 13 parameters:
+//   about 1 µs (10-15 %) less server CPU per gateway_logs row, and less work for this thread.
 // - MySQL 8 (no bulk operations): one multi-row INSERT per chunk. A chunk has the writer's
 //   preferred size (the batch size, at most kMaxRowsPerStatement) or, for what is left of a
 //   type, a power of two, so a handful of statements per type are prepared once per connection
