@@ -111,6 +111,16 @@ asio::awaitable<void> serve(tcp::socket socket) {
       if (!ok) break;
       continue;
     }
+    if (path.rfind("/close-delimited/", 0) == 0) {
+      // No Content-Length, no chunking: the body ends where the connection does. The head,
+      // the body and the FIN leave together.
+      std::string raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n";
+      raw.append(parse_number(path.substr(17)), 'c');
+      co_await asio::async_write(stream, asio::buffer(raw), use_tuple);
+      beast::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      co_return;
+    }
     if (path.rfind("/delay/", 0) == 0) {
       asio::steady_timer t(co_await asio::this_coro::executor,
                            std::chrono::milliseconds(parse_number(path.substr(7))));

@@ -9,24 +9,25 @@
 //   handlers, which allocate.
 // Here each read_some/write_some call picks its alternative with one predictable branch and
 // forwards the caller's handler unchanged: no allocation, no virtual call, and Beast's composed
-// operations (http::async_read, http::async_write) see an ordinary AsyncStream. The plain
-// alternative is a beast::tcp_stream exactly as before; the TLS one allocates its OpenSSL state
-// once per connection, never per request.
+// operations (http::async_read, http::async_write) see an ordinary AsyncStream. Both
+// alternatives sit on a TimedSocket (deadlines, reads that know when the socket is empty);
+// the TLS one allocates its OpenSSL state once per connection, never per request.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <utility>
 #include <variant>
+
+#include "server/timed_socket.hpp"
 
 namespace gatewayd {
 
 class AnyStream {
  public:
-  using Plain = boost::beast::tcp_stream;
-  using Tls = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+  using Plain = TimedSocket;
+  using Tls = boost::beast::ssl_stream<TimedSocket>;
   using executor_type = boost::asio::any_io_executor;
 
   explicit AnyStream(boost::asio::ip::tcp::socket socket)
@@ -57,6 +58,8 @@ class AnyStream {
     tcp().expires_at(t);
   }
   void expires_never() { tcp().expires_never(); }
+  // See TimedSocket::set_eager_reads (for TLS it applies to the records read under it).
+  void set_eager_reads(bool eager) noexcept { tcp().set_eager_reads(eager); }
 
   executor_type get_executor() noexcept { return tcp().get_executor(); }
 

@@ -219,6 +219,7 @@ asio::awaitable<void> Session::linger() {
   constexpr std::size_t kLingerBytes = 8 * 1024 * 1024;
   char scratch[16 * 1024];
   std::size_t discarded = 0;
+  stream_.set_eager_reads(true);  // what is awaited is the client's FIN
   stream_.expires_after(kLingerTime);
   while (discarded < kLingerBytes && stream_.socket().is_open()) {
     auto [ec, n] = co_await stream_.async_read_some(asio::buffer(scratch),

@@ -129,6 +129,7 @@ class ProxyExchange {
         route_(ctx.route()),
         settings_(worker.settings()),
         req_(down.parser.get()),
+        client_version_(req_.version()),
         spans_(ctx.trace_sampled ? worker.state().spans : nullptr) {
     head_.reserve(1024);  // most heads fit: one allocation per exchange, no regrowth
   }
@@ -177,6 +178,9 @@ class ProxyExchange {
   const RouteConfig& route_;
   const Settings& settings_;
   http::request<http::buffer_body>& req_;
+  // The client's HTTP version (the request itself goes upstream as HTTP/1.1): chunked framing
+  // is only for HTTP/1.1 clients.
+  unsigned client_version_;
 
   BodyMode body_mode_ = BodyMode::kNone;
   std::string kept_body_;
@@ -571,6 +575,9 @@ asio::awaitable<void> ProxyExchange::tunnel() {
     if (e) co_return;
     down_.buffer.consume(down_.buffer.size());
   }
+  // Each side's end of stream is what ends its direction (see TimedSocket::set_eager_reads).
+  down_.stream.set_eager_reads(true);
+  conn_->stream.set_eager_reads(true);
   const bool tls = down_.stream.is_tls() || conn_->stream.is_tls();
   bool stop = false;
   co_await (pipe(down_.stream, conn_->stream, tls, stop) &&
@@ -597,7 +604,7 @@ asio::awaitable<void> ProxyExchange::relay_response() {
   } else if (!has_length) {
     // Close-delimited or chunked upstream bodies are re-framed: chunked for HTTP/1.1 clients,
     // close-delimited for HTTP/1.0 ones.
-    if (down_.parser.get().version() >= 11) {
+    if (client_version_ >= 11) {
       res.chunked(true);
     } else {
       down_.keep_alive = false;
@@ -617,6 +624,8 @@ asio::awaitable<void> ProxyExchange::relay_response() {
     if (wec) down_.keep_alive = false;
   } else {
     reserve_for_body(conn_->buffer, *rp_);  // see read_client_chunk
+    // A close-delimited body ends at the upstream's FIN (see TimedSocket::set_eager_reads).
+    if (!has_length && !upstream_chunked) conn_->stream.set_eager_reads(true);
     BodyFramer framer(res.chunked());
     do {
       std::size_t size = 0;

@@ -183,6 +183,64 @@ TEST_F(ProxyTest, UpstreamClosingAPooledConnectionFailsNoRequest) {
   }
 }
 
+// A client that starts a head and stalls gets 408 once the header timeout passes (the socket
+// is still writable when the deadline cancels the read); a keep-alive connection that stays
+// silent is closed after the idle timeout without an answer.
+TEST(ProxyTimeouts, SlowHeadGets408AndSilentConnectionIsClosed) {
+  DemoUpstream upstream{"demo"};
+  GatewayProcess gateway{{demo_routes(),
+                          services_for(upstream),
+                          {{"HEADER_TIMEOUT_MS", "300"}, {"KEEPALIVE_TIMEOUT_MS", "300"}},
+                          1,
+                          true}};
+  const auto slow = raw_exchange(gateway.port(), "GET /demo/hello HTTP/1.1\r\nHost: x\r\n");
+  EXPECT_EQ(slow.rfind("HTTP/1.1 408 ", 0), 0u) << slow;
+  EXPECT_NE(slow.find("\"REQUEST_TIMEOUT\""), std::string::npos) << slow;
+  EXPECT_NE(slow.find("Connection: close"), std::string::npos) << slow;
+
+  // A complete request, then silence: the answer, then the end of the stream from the gateway
+  // (the client's own 30 s limit would show as a timeout instead).
+  namespace beast = boost::beast;
+  boost::asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.expires_after(std::chrono::seconds(30));
+  stream.connect({boost::asio::ip::make_address("127.0.0.1"), gateway.port()});
+  const std::string request = "GET /demo/hello HTTP/1.1\r\nHost: x\r\n\r\n";
+  boost::asio::write(stream, boost::asio::buffer(request));
+  std::string received;
+  char buf[4096];
+  boost::system::error_code ec;
+  for (;;) {
+    const auto n = stream.read_some(boost::asio::buffer(buf), ec);
+    received.append(buf, n);
+    if (ec) break;
+  }
+  EXPECT_EQ(ec, boost::asio::error::eof) << ec.message();
+  EXPECT_EQ(received.rfind("HTTP/1.1 200 ", 0), 0u) << received;
+  EXPECT_EQ(received.find("HTTP/1.1 408"), std::string::npos) << received;
+}
+
+// An upstream body without Content-Length or chunking ends at the upstream's FIN, which here
+// arrives with the last bytes: re-framed as chunked for an HTTP/1.1 client, close-delimited
+// for an HTTP/1.0 one, complete either way.
+TEST_F(ProxyTest, CloseDelimitedUpstreamBodiesEndAtTheUpstreamsClose) {
+  for (const int size : {0, 10, 70000}) {
+    const auto target = "/demo/close-delimited/" + std::to_string(size);
+    const auto res = http_get(gateway.port(), target);
+    ASSERT_EQ(res.status, 200u) << res.error;
+    EXPECT_EQ(res.body, std::string(static_cast<std::size_t>(size), 'c'));
+    EXPECT_EQ(res.header("Transfer-Encoding"), "chunked");
+
+    const auto raw = raw_exchange(gateway.port(), "GET " + target + " HTTP/1.0\r\n\r\n");
+    const auto body_at = raw.find("\r\n\r\n");
+    ASSERT_NE(body_at, std::string::npos) << raw;
+    EXPECT_EQ(raw.rfind("HTTP/1.1 200 ", 0), 0u) << raw;
+    EXPECT_EQ(raw.find("Transfer-Encoding"), std::string::npos) << raw.substr(0, body_at);
+    EXPECT_TRUE(raw.substr(body_at + 4) == std::string(static_cast<std::size_t>(size), 'c'))
+        << raw.substr(body_at + 4, 64);
+  }
+}
+
 TEST_F(ProxyTest, HeadFollowsGetWithoutBody) {
   HttpConnection client(gateway.port());
   HttpRequestSpec head;
