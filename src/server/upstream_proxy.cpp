@@ -186,6 +186,7 @@ class ProxyExchange {
   std::string kept_body_;
   std::string head_;  // the formatted head being sent (request, then response)
   Block chunk_;
+  char small_body_[2048];  // response bodies of known length up to this size
   bool upgrade_ = false;
   bool want_continue_ = false;
   bool continue_sent_ = false;
@@ -627,11 +628,18 @@ asio::awaitable<void> ProxyExchange::relay_response() {
     // A close-delimited body ends at the upstream's FIN (see TimedSocket::set_eager_reads).
     if (!has_length && !upstream_chunked) conn_->stream.set_eager_reads(true);
     BodyFramer framer(res.chunked());
+    // A small body of known length goes through a buffer of the exchange, not a pooled block:
+    // with hundreds of exchanges in flight the pool runs past its idle bound and its 32 KiB
+    // blocks would go back and forth to malloc.
+    const auto length = rp_->content_length();
+    const bool small = length && *length <= sizeof small_body_;
+    char* const piece = small ? small_body_ : chunk();
+    const std::size_t piece_size = small ? sizeof small_body_ : kBodyChunk;
     do {
       std::size_t size = 0;
       if (!rp_->is_done()) {
-        res.body().data = chunk();
-        res.body().size = kBodyChunk;
+        res.body().data = piece;
+        res.body().size = piece_size;
         conn_->stream.expires_after(route_.timeout);
         auto [rec, n] = co_await http::async_read(conn_->stream, conn_->buffer, *rp_, use_tuple);
         if (rec == http::error::need_buffer) rec = {};
@@ -644,14 +652,14 @@ asio::awaitable<void> ProxyExchange::relay_response() {
           conn_.reset();
           co_return;
         }
-        size = kBodyChunk - res.body().size;
+        size = piece_size - res.body().size;
       }
       const bool last = rp_->is_done();
       // The head is not held back for body bytes that have not arrived yet.
       if (size == 0 && !last && head.empty()) continue;
       down_.stream.expires_after(settings_.body_timeout);
-      auto [wec, n] = co_await asio::async_write(
-          down_.stream, framer.frame(head, chunk(), size, last), use_tuple);
+      auto [wec, n] = co_await asio::async_write(down_.stream,
+                                                 framer.frame(head, piece, size, last), use_tuple);
       down_.bytes_out += n;
       if (wec) {
         down_.keep_alive = false;
