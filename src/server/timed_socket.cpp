@@ -1,9 +1,7 @@
 #include "server/timed_socket.hpp"
 
-#include <sys/socket.h>
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/query.hpp>
-#include <cerrno>
 
 namespace gatewayd {
 
@@ -49,22 +47,10 @@ void TimedSocket::close() {
 
 bool TimedSocket::read_now(asio::mutable_buffer buffer, boost::system::error_code& ec,
                            std::size_t& n) {
-  for (;;) {
-    const auto r =
-        ::recv(state_->socket.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT);
-    if (r > 0) {
-      n = static_cast<std::size_t>(r);
-      return true;
-    }
-    if (r == 0) {
-      ec = asio::error::eof;
-      return true;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
-    ec.assign(errno, asio::error::get_system_category());
-    return true;
-  }
+  // Asio's own non-blocking receive (EINTR retried, 0 bytes reported as eof): false means
+  // the socket had nothing.
+  return asio::detail::socket_ops::non_blocking_recv1(state_->socket.native_handle(), buffer.data(),
+                                                      buffer.size(), 0, true, ec, n);
 }
 
 void TimedSocket::arm() {
