@@ -547,8 +547,11 @@ void App::finish_shutdown_when_drained() {
       logging::app().warn("grace period over: closing {} connection(s)", state_.connections.load());
     }
     for (auto& w : workers_) w->force_stop();
-    // Redis connections on the worker loops would keep them running: end them there.
-    for (auto& limiter : limiters_) asio::post(limiter->executor(), [limiter] { limiter->stop(); });
+    // Redis connections on the worker loops would keep them running: end them there, once the
+    // limiters gave the unspent tokens of their leases back to Redis (within a short deadline).
+    for (auto& limiter : limiters_) {
+      asio::post(limiter->executor(), [limiter] { limiter->shut_down(); });
+    }
     if (auth_) auth_->stop_redis_clients();
     watcher_.reset();
     signals_.cancel();

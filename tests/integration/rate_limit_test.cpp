@@ -435,6 +435,69 @@ TEST_F(RateLimitTest, CheckConfigValidatesTheRulesFile) {
   EXPECT_NE(out.find("rate_limits.yaml rules[1] (line 3): limit_type"), std::string::npos) << out;
 }
 
+// ---------------------------------------------------------------- leases at shutdown
+
+// A worker leases tokens of a busy Redis bucket ahead of need; SIGTERM gives back what it did
+// not spend, so the shared bucket lacks exactly the spent tokens after the gateway is gone. The
+// rule's bucket holds 100,000 tokens and refills one a day: what Redis holds is what the
+// gateway took (leases at 1 % are up to 1,000 tokens per worker). With Redis paused (accepting,
+// never answering) the return cannot happen, and the gateway still exits at once.
+TEST_F(RateLimitTest, SigtermGivesLeasedTokensBackToRedis) {
+  if (!redis_installed()) GTEST_SKIP() << "redis-server not installed";
+  TempDir files("gatewayd-rl-lease");
+  const auto rules_path = files.write_file("rate_limits.yaml", R"(rules:
+  - rule_name: slow-global
+    limit_type: global
+    path_pattern: /ruled/**
+    max_requests: 1
+    window_seconds: 86400
+    burst: 100000
+)");
+  constexpr double kCapacity = 100'000;
+  const std::string key = ratelimit::RedisBucketScript::key("slow-global", "global");
+  for (const bool paused : {false, true}) {
+    SCOPED_TRACE(paused ? "redis paused at SIGTERM" : "redis up at SIGTERM");
+    RedisServer redis;
+    GatewayProcess gateway{{kRoutes, services_for(upstream),
+                            limit_env({{"RATE_LIMIT_BACKEND", "redis"},
+                                       {"REDIS_ENABLED", "true"},
+                                       {"REDIS_HOST", redis.host()},
+                                       {"REDIS_PORT", std::to_string(redis.port())},
+                                       {"RATE_LIMIT_RULES_FILE", rules_path.string()},
+                                       // Generous: not a failure-mode test.
+                                       {"RATE_LIMIT_REDIS_TIMEOUT_MS", "1000"}}),
+                            2, true}};
+    // Four clients, each on its own connection, keep both workers busy.
+    constexpr int kClients = 4;
+    constexpr int kPerClient = 750;
+    std::vector<Tally> tallies(kClients);
+    std::vector<std::thread> clients;
+    for (int c = 0; c < kClients; ++c) {
+      clients.emplace_back([&, c] { tallies[c] = send(gateway.port(), "/ruled/x", kPerClient); });
+    }
+    for (auto& c : clients) c.join();
+    int allowed = 0;
+    for (const auto& t : tallies) {
+      allowed += t.allowed;
+      EXPECT_EQ(t.refused, 0);
+    }
+    ASSERT_EQ(allowed, kClients * kPerClient);
+    // What the workers still hold (unless a lease expired and went back already).
+    const double before = std::stod("0" + redis.cli({"HGET", key, "tokens"}));
+    const double held = kCapacity - allowed - before;
+
+    if (paused) redis.pause();
+    const ExitStatus status = gateway.stop();
+    if (paused) redis.resume();
+    EXPECT_TRUE(status.success()) << status.describe() << "\n" << gateway.output();
+    if (paused) continue;
+    const double after = std::stod("0" + redis.cli({"HGET", key, "tokens"}));
+    EXPECT_NEAR(after, kCapacity - allowed, 0.5)
+        << "held by the workers at SIGTERM: " << held << "\n"
+        << gateway.output();
+  }
+}
+
 // ---------------------------------------------------------------- records in MariaDB
 
 class RateLimitRecordsTest : public RateLimitTest {

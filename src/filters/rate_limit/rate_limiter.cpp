@@ -3,7 +3,10 @@
 // GCC 12 reports a false -Wmismatched-new-delete on Asio coroutine frames.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -31,6 +34,9 @@ constexpr std::size_t kMaxCachedRouteRules = 4096;
 constexpr std::size_t kMaxLeases = 4096;
 constexpr std::chrono::milliseconds kLeaseWindow{100};  // usage is counted per window
 constexpr std::chrono::milliseconds kLeaseTtl{250};
+// Shutdown waits at most this long (or RATE_LIMIT_REDIS_TIMEOUT_MS when shorter) for Redis to
+// take leased tokens back.
+constexpr std::chrono::milliseconds kLeaseReturnMax{500};
 
 TokenBucketParams divided(const TokenBucketParams& p, std::uint32_t by) {
   if (by <= 1) return p;
@@ -49,6 +55,14 @@ void log_escaped(std::exception_ptr e) {
   }
 }
 
+template <typename F>
+struct OnExit {
+  F f;
+  ~OnExit() { f(); }
+};
+template <typename F>
+OnExit(F) -> OnExit<F>;
+
 }  // namespace
 
 std::shared_ptr<RateLimiter> RateLimiter::create(std::shared_ptr<RateLimitService> service,
@@ -63,7 +77,8 @@ RateLimiter::RateLimiter(std::shared_ptr<RateLimitService> service, asio::any_io
     : service_(std::move(service)),
       ex_(std::move(ex)),
       redis_(std::move(redis)),
-      lease_sweep_(ex_) {
+      lease_sweep_(ex_),
+      idle_(ex_) {
   const auto& s = service_->settings();
   if (s.backend == Backend::kRedis && !redis_) {
     redis_ = RedisClient::create(ex_, s.redis);
@@ -86,8 +101,94 @@ RateLimiter::~RateLimiter() {
 void RateLimiter::stop() {
   // A pending sweep would keep the worker loop alive.
   stopped_ = true;
+  halted_ = true;
   lease_sweep_.cancel();
+  if (idle_waiting_) idle_.cancel();
   if (own_redis_ && redis_) redis_->stop();
+}
+
+void RateLimiter::shut_down(std::function<void()> on_stopped) {
+  if (on_stopped) stop_waiters_.push_back(std::move(on_stopped));
+  if (shutting_down_) return;  // the shutdown under way posts it
+  if (halted_ || !batcher_) {
+    stop();
+    notify_stopped();
+    return;
+  }
+  shutting_down_ = true;
+  stopped_ = true;  // no more leasing; grants that land from now on go straight back
+  lease_sweep_.cancel();
+  shutdown_deadline_ =
+      Clock::now() + std::min<Clock::duration>(service_->settings().redis_timeout, kLeaseReturnMax);
+  // Whatever happens in the coroutine, the Redis client stops: it would keep the loop alive.
+  asio::co_spawn(ex_, return_leases(shared_from_this()),
+                 [self = shared_from_this()](std::exception_ptr e) {
+                   log_escaped(e);
+                   self->stop();
+                   self->notify_stopped();
+                 });
+}
+
+void RateLimiter::notify_stopped() {
+  for (auto& waiter : stop_waiters_) asio::post(ex_, std::move(waiter));
+  stop_waiters_.clear();
+}
+
+asio::awaitable<void> RateLimiter::return_leases(std::shared_ptr<RateLimiter> self) {
+  const auto deadline = self->shutdown_deadline_;
+  std::size_t buckets = 0;
+  for (auto& [key, lease] : self->leases_) {
+    if (lease.tokens >= 1) {
+      self->spawn_refund(key, lease.bucket, static_cast<int>(std::floor(lease.tokens)), deadline);
+      ++buckets;
+    }
+    lease.tokens = 0;
+  }
+  // The returns, grants still on their way (returned as they land) and the other calls.
+  while (self->redis_calls_ > 0 && !self->halted_ && Clock::now() < deadline) {
+    self->idle_.expires_at(deadline);
+    self->idle_waiting_ = true;
+    co_await self->idle_.async_wait(asio::as_tuple(asio::use_awaitable));
+    self->idle_waiting_ = false;
+  }
+  const std::uint64_t owed = self->owed_at_stop_;
+  const std::uint64_t returned = self->returned_at_stop_;
+  if (returned < owed) {
+    logging::app().warn(
+        "rate limiter: {} of {} leased token(s) not given back to Redis at shutdown ({}); they "
+        "are missing from the shared buckets until these refill",
+        owed - returned, owed,
+        self->return_failure_.empty() ? "no answer before the deadline" : self->return_failure_);
+  } else if (owed > 0) {
+    logging::app().debug("rate limiter: {} leased token(s) of {} bucket(s) given back to Redis",
+                         owed, buckets);
+  }
+}
+
+void RateLimiter::spawn_refund(const std::string& key, const TokenBucketParams& bucket, int tokens,
+                               Clock::time_point deadline) {
+  ++redis_calls_;
+  const bool stopping = stopped_;
+  if (stopping) owed_at_stop_ += static_cast<std::uint64_t>(tokens);
+  asio::co_spawn(
+      ex_, refund(shared_from_this(), key, bucket, tokens, deadline),
+      [self = shared_from_this(), tokens, stopping](std::exception_ptr e, std::string failure) {
+        log_escaped(e);
+        if (e && failure.empty()) failure = "the return failed";
+        if (stopping) {
+          if (failure.empty()) {
+            self->returned_at_stop_ += static_cast<std::uint64_t>(tokens);
+          } else {
+            self->return_failure_ = std::move(failure);
+          }
+        }
+        self->redis_call_done();
+      });
+}
+
+void RateLimiter::redis_call_done() {
+  if (redis_calls_ > 0) --redis_calls_;
+  if (redis_calls_ == 0 && idle_waiting_) idle_.cancel();
 }
 
 void RateLimiter::schedule_lease_sweep() {
@@ -111,10 +212,8 @@ void RateLimiter::sweep_leases() {
       holding = true;
       continue;
     }
-    asio::co_spawn(
-        ex_,
-        refund(shared_from_this(), key, lease.bucket, static_cast<int>(std::floor(lease.tokens))),
-        log_escaped);
+    spawn_refund(key, lease.bucket, static_cast<int>(std::floor(lease.tokens)),
+                 now + service_->settings().redis_timeout);
     lease.tokens = 0;
   }
   if (holding) schedule_lease_sweep();
@@ -410,16 +509,19 @@ asio::awaitable<RateLimitDecision> RateLimiter::decide_redis(std::shared_ptr<Rat
     self->probe_backoff_ = std::min(self->probe_backoff_ * 2, kProbeMax);
     self->next_probe_ = now + self->probe_backoff_;
   }
+  // Shutdown waits for the calls on their way (a lease grant among them goes back).
+  ++self->redis_calls_;
+  const OnExit done{[&self] { self->redis_call_done(); }};
   const auto deadline = now + self->service_->settings().redis_timeout;
   const std::size_t n = plan.rules.size();
   Results results(n);
 
-  // Hot buckets ask for a lease on top of this request's token; an expired lease gives back
-  // what it did not spend first.
+  // Hot buckets ask for a lease on top of this request's token (not once stopping); an expired
+  // lease gives back what it did not spend first.
   boost::container::small_vector<std::uint32_t, 4> extras(n, 0);
   boost::container::small_vector<std::uint32_t, 4> granted(n, 0);
   bool leasing = false;
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0; i < n && !self->stopped_; ++i) {
     const auto& planned = plan.rules[i];
     const std::uint32_t cap = self->lease_cap(planned.rule->bucket);
     if (cap == 0) continue;
@@ -428,10 +530,8 @@ asio::awaitable<RateLimitDecision> RateLimiter::decide_redis(std::shared_ptr<Rat
     leasing = true;
     if (now >= l->expires) {
       if (l->tokens >= 1) {
-        asio::co_spawn(self->ex_,
-                       refund(self, planned.key, planned.rule->bucket,
-                              static_cast<int>(std::floor(l->tokens))),
-                       log_escaped);
+        self->spawn_refund(planned.key, planned.rule->bucket,
+                           static_cast<int>(std::floor(l->tokens)), deadline);
       }
       l->tokens = 0;
     }
@@ -503,10 +603,10 @@ asio::awaitable<RateLimitDecision> RateLimiter::decide_redis(std::shared_ptr<Rat
     // Another group refused (or failed): return the tokens this request took elsewhere.
     // One decision per bucket (buckets of a cluster may live in different slots); refunds
     // are rare and nobody waits for them.
+    const auto refund_deadline = Clock::now() + self->service_->settings().redis_timeout;
     for (const std::size_t g : charged) {
       for (const std::size_t i : groups[g]) {
-        asio::co_spawn(self->ex_, refund(self, plan.rules[i].key, plan.rules[i].rule->bucket),
-                       log_escaped);
+        self->spawn_refund(plan.rules[i].key, plan.rules[i].rule->bucket, 1, refund_deadline);
       }
     }
   }
@@ -533,7 +633,11 @@ void RateLimiter::adopt_grants(const Plan& plan, std::span<const std::uint32_t> 
     if (it == leases_.end()) continue;
     Lease& l = it->second;
     if (extras[i] > 0) l.asking = false;
-    if (granted[i] > 0) {
+    if (granted[i] > 0 && stopped_) {
+      // Stopping: a grant that lands now is not spent here, it goes straight back.
+      spawn_refund(plan.rules[i].key, plan.rules[i].rule->bucket, static_cast<int>(granted[i]),
+                   shutting_down_ ? shutdown_deadline_ : now + service_->settings().redis_timeout);
+    } else if (granted[i] > 0) {
       l.tokens += granted[i];
       l.bucket = plan.rules[i].rule->bucket;
       l.expires = now + kLeaseTtl;
@@ -546,13 +650,15 @@ void RateLimiter::adopt_grants(const Plan& plan, std::span<const std::uint32_t> 
   }
 }
 
-asio::awaitable<void> RateLimiter::refund(std::shared_ptr<RateLimiter> self, std::string key,
-                                          TokenBucketParams bucket, int tokens) {
+asio::awaitable<std::string> RateLimiter::refund(std::shared_ptr<RateLimiter> self, std::string key,
+                                                 TokenBucketParams bucket, int tokens,
+                                                 Clock::time_point deadline) {
   const std::string_view keys[] = {key};
   const TokenBucketParams params[] = {bucket};
   TokenBucketResult ignored[1];
-  const auto deadline = Clock::now() + self->service_->settings().redis_timeout;
-  co_await self->batcher_->decide(BucketCall{keys, params, -tokens, {}}, deadline, ignored);
+  BucketVerdict verdict =
+      co_await self->batcher_->decide(BucketCall{keys, params, -tokens, {}}, deadline, ignored);
+  co_return std::move(verdict.failure);
 }
 
 }  // namespace gatewayd::ratelimit

@@ -24,12 +24,14 @@
 #include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "filters/rate_limit/client_identity.hpp"
 #include "filters/rate_limit/rate_limit_decision.hpp"
@@ -80,8 +82,18 @@ class RateLimiter : public std::enable_shared_from_this<RateLimiter> {
   // returns, so the views in it need not outlive the call. Never throws on the data path.
   boost::asio::awaitable<RateLimitDecision> check(const RateLimitRequest& request);
 
-  // Stops the Redis client if the limiter created it. Call on executor(): while the worker
-  // loop runs, an open Redis connection keeps it alive, so shutdown posts this there.
+  // Graceful stop, for shutdown. Call on executor(). Gives the unspent tokens of every lease
+  // back to Redis (one script call per slot) and the tokens of lease grants still on their way
+  // as they land, waits for those calls and the other Redis calls in flight, then does what
+  // stop() does and posts `on_stopped` to executor(). The wait is bounded by a short deadline
+  // (RATE_LIMIT_REDIS_TIMEOUT_MS, at most 500 ms) that the returns also carry, so a dead Redis
+  // delays the end by at most that; nothing blocks the loop, and tokens Redis did not take
+  // back are logged, not thrown. A call while one is under way waits for that one; a call
+  // after stop() only posts `on_stopped`.
+  void shut_down(std::function<void()> on_stopped = {});
+  // Stops at once: the Redis client if the limiter created it, and the lease sweep. Leased
+  // tokens are not given back (shut_down() does that). Call on executor(), or once its loop
+  // has ended: while the worker loop runs, an open Redis connection keeps it alive.
   void stop();
   const boost::asio::any_io_executor& executor() const noexcept { return ex_; }
 
@@ -150,12 +162,20 @@ class RateLimiter : public std::enable_shared_from_this<RateLimiter> {
   // holds tokens, so a worker whose traffic stops does not keep them.
   void schedule_lease_sweep();
   void sweep_leases();
+  // Gives back `tokens` of one bucket in the background, counted in redis_calls_.
+  void spawn_refund(const std::string& key, const TokenBucketParams& bucket, int tokens,
+                    Clock::time_point deadline);
+  void redis_call_done();
+  void notify_stopped();
 
   static boost::asio::awaitable<RateLimitDecision> ready(RateLimitDecision decision);
   static boost::asio::awaitable<RateLimitDecision> decide_redis(std::shared_ptr<RateLimiter> self,
                                                                 Plan plan);
-  static boost::asio::awaitable<void> refund(std::shared_ptr<RateLimiter> self, std::string key,
-                                             TokenBucketParams bucket, int tokens = 1);
+  // Empty when Redis took the tokens back, else why not.
+  static boost::asio::awaitable<std::string> refund(std::shared_ptr<RateLimiter> self,
+                                                    std::string key, TokenBucketParams bucket,
+                                                    int tokens, Clock::time_point deadline);
+  static boost::asio::awaitable<void> return_leases(std::shared_ptr<RateLimiter> self);
 
   std::shared_ptr<RateLimitService> service_;
   boost::asio::any_io_executor ex_;
@@ -172,7 +192,21 @@ class RateLimiter : public std::enable_shared_from_this<RateLimiter> {
   std::unordered_map<std::string, Lease> leases_;  // by bucket key; bounded by kMaxLeases
   boost::asio::steady_timer lease_sweep_;
   bool sweep_scheduled_ = false;
-  bool stopped_ = false;
+  bool stopped_ = false;  // by stop() or shut_down(): no more sweeps, no more leasing
+  bool shutting_down_ = false;
+  bool halted_ = false;  // stop() ran
+
+  // Redis calls on their way (decisions and refunds); shut_down() waits for them on idle_,
+  // which the last one to finish cancels while idle_waiting_.
+  std::size_t redis_calls_ = 0;
+  boost::asio::steady_timer idle_;
+  bool idle_waiting_ = false;
+  Clock::time_point shutdown_deadline_{};
+  std::vector<std::function<void()>> stop_waiters_;  // shut_down() callers, posted when done
+  // Tokens shut_down() (and grants landing after it) sent back, and what Redis took, for the log.
+  std::uint64_t owed_at_stop_ = 0;
+  std::uint64_t returned_at_stop_ = 0;
+  std::string return_failure_;
 
   bool degraded_ = false;
   std::chrono::steady_clock::time_point next_probe_{};

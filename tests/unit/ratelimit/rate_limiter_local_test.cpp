@@ -266,6 +266,17 @@ TEST_F(LocalLimiterTest, DisabledStageLimitsNothing) {
   for (int i = 0; i < 3; ++i) EXPECT_FALSE(run(io_, limiter->check(req)).limited);
 }
 
+TEST_F(LocalLimiterTest, ShutDownWithoutRedisStopsAtOnce) {
+  auto limiter = make();
+  ASSERT_TRUE(run(io_, limiter->check(request(nullptr, "/a", "198.51.100.1"))).allowed);
+  bool stopped = false;
+  limiter->shut_down([&] { stopped = true; });
+  io_.restart();
+  io_.run_for(std::chrono::seconds(20));  // nothing to give back: the callback is the only work
+  EXPECT_TRUE(stopped);
+  EXPECT_TRUE(io_.stopped());
+}
+
 TEST(LocalLimiterWorkers, SameLimitWithOneOrEightWorkers) {
   for (const int workers : {1, 8}) {
     auto service = std::make_shared<RateLimitService>(local_settings(), nullptr);

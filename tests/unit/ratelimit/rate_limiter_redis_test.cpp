@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/post.hpp>
 #include <cmath>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "clients/redis_slot.hpp"
 #include "filters/rate_limit/rate_limiter.hpp"
 #include "filters/rate_limit/redis_bucket_script.hpp"
+#include "filters/rate_limit/rule_table.hpp"
 #include "gatewayd/config.hpp"
 #include "limiter_test_util.hpp"
 #include "support/polling.hpp"
@@ -286,6 +288,115 @@ TEST_F(RedisLimiterTest, LeasesNeverAdmitMoreThanTheLimitAcrossInstances) {
   // unspent leases (12 each) fewer.
   EXPECT_LE(allowed.load(), 1200 + static_cast<int>(std::ceil(elapsed * 1200.0 / 3600.0)) + 1);
   EXPECT_GE(allowed.load(), 1200 - kInstances * 12);
+}
+
+// ---- graceful shutdown gives leased tokens back ----
+
+// A global bucket of 100,000 tokens that refills one token a day: what Redis holds is what was
+// taken from it (leases at 1 % are up to 1,000 tokens).
+constexpr double kSlowCapacity = 100'000;
+
+std::shared_ptr<const RuleTable> slow_global_rule() {
+  return RuleTable::build({{"slow-global", LimitType::kGlobal, "", 1, 86'400, 100'000u, true}});
+}
+
+const std::string& slow_global_key() {
+  static const std::string key = RedisBucketScript::key("slow-global", "global");
+  return key;
+}
+
+// Runs `io` until `done` holds; bounded so that a hang fails the test instead of blocking it.
+template <typename F>
+bool run_until(boost::asio::io_context& io, F done) {
+  if (io.stopped()) io.restart();
+  const auto until = Clock::now() + 20s;
+  while (!done() && Clock::now() < until) io.run_one_for(50ms);
+  return done();
+}
+
+// shut_down() on the limiter's loop; true once its callback ran. Afterwards the loop must run
+// out of work by itself (the Redis connection is closed), as a worker loop does at shutdown.
+bool shut_down(Instance& gw) {
+  bool stopped = false;
+  boost::asio::post(gw.io, [&] { gw.limiter->shut_down([&] { stopped = true; }); });
+  if (!run_until(gw.io, [&] { return stopped; })) return false;
+  gw.io.run_for(20s);
+  return gw.io.stopped();
+}
+
+// Spends `n` tokens one check after another, so the worker leases tokens of the bucket.
+void spend_sequentially(Instance& gw, int n) {
+  const auto req = request(nullptr, "198.51.100.1");
+  for (int i = 0; i < n; ++i) {
+    const auto d = gw.check(req);
+    ASSERT_TRUE(d.allowed) << i;
+    ASSERT_EQ(d.source, DecisionSource::kRedis) << i;
+  }
+}
+
+TEST_F(RedisLimiterTest, ShutDownGivesTheUnspentTokensOfLeasesBack) {
+  Instance gw(settings());
+  gw.service->set_rules(slow_global_rule());
+  constexpr int kChecks = 2000;
+  spend_sequentially(gw, kChecks);
+  if (HasFatalFailure()) return;
+  // The worker holds leased tokens: Redis lacks more than the spent ones.
+  const double before = redis_tokens(*server_, slow_global_key());
+  ASSERT_LT(before, kSlowCapacity - kChecks - 1) << "no lease held: nothing to give back";
+
+  ASSERT_TRUE(shut_down(gw)) << "shutdown did not finish, or left the loop running";
+  // Every token but the spent ones is back in Redis.
+  EXPECT_NEAR(redis_tokens(*server_, slow_global_key()), kSlowCapacity - kChecks, 0.5);
+}
+
+TEST_F(RedisLimiterTest, ShutDownGivesBackGrantsStillOnTheirWay) {
+  Instance gw(settings());
+  gw.service->set_rules(slow_global_rule());
+  spend_sequentially(gw, 2000);
+  if (HasFatalFailure()) return;
+  int allowed = 2000;
+  // More concurrent checks than a lease holds (1,000 at most): the first ones spend what the
+  // worker holds, the rest go to Redis and ask for a new lease. The shutdown starts before any
+  // of them is answered, so the grant lands after it and must go straight back.
+  constexpr int kConcurrent = 1200;
+  int done = 0;
+  const auto req = request(nullptr, "198.51.100.1");
+  for (int i = 0; i < kConcurrent; ++i) {
+    boost::asio::co_spawn(gw.io, gw.limiter->check(req),
+                          [&](std::exception_ptr e, RateLimitDecision d) {
+                            ++done;
+                            EXPECT_FALSE(e);
+                            EXPECT_EQ(d.source, DecisionSource::kRedis);
+                            if (d.allowed && d.source == DecisionSource::kRedis) ++allowed;
+                          });
+  }
+  ASSERT_TRUE(shut_down(gw)) << "shutdown did not finish, or left the loop running";
+  ASSERT_EQ(done, kConcurrent);
+  EXPECT_EQ(allowed, 2000 + kConcurrent);
+  EXPECT_NEAR(redis_tokens(*server_, slow_global_key()), kSlowCapacity - allowed, 0.5);
+}
+
+TEST_F(RedisLimiterTest, ShutDownEndsWhenRedisCannotTakeTheTokensBack) {
+  // A paused server accepts and never answers: only the shutdown deadline ends the return. A
+  // killed one refuses the reconnect: the return fails at once.
+  for (const bool paused : {true, false}) {
+    SCOPED_TRACE(paused ? "redis paused" : "redis killed");
+    if (!server_->running()) server_->start();
+    server_->cli({"DEL", slow_global_key()});
+    Instance gw(settings());
+    gw.service->set_rules(slow_global_rule());
+    spend_sequentially(gw, 2000);
+    if (HasFatalFailure()) return;
+    ASSERT_LT(redis_tokens(*server_, slow_global_key()), kSlowCapacity - 2000 - 1);
+    if (paused) {
+      server_->pause();
+    } else {
+      server_->stop();
+    }
+    const bool finished = shut_down(gw);
+    if (paused) server_->resume();
+    EXPECT_TRUE(finished) << "shutdown did not finish, or left the loop running";
+  }
 }
 
 class FailureModeTest : public RedisLimiterTest,
