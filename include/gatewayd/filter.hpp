@@ -55,6 +55,10 @@ struct RequestContext {
   std::vector<std::pair<std::string, std::string>> response_headers;
 
   const RouteConfig& route() const { return *match.route; }
+
+  // Back to a fresh context, keeping the heap buffers of the strings and vectors every request
+  // fills: a keep-alive connection reuses one context for all its requests.
+  void reset();
 };
 
 struct Continue {};
@@ -85,6 +89,11 @@ class Filter {
  public:
   virtual ~Filter() = default;
   virtual std::string_view name() const noexcept = 0;
+  // The verdict when the filter can decide without waiting (no I/O: the common case), or
+  // nullopt when it must wait, and then the session awaits on_request(). Deciding here spares
+  // a coroutine frame per filter and request. No side effects before returning nullopt.
+  virtual std::optional<Verdict> decide_now(RequestContext&) { return std::nullopt; }
+  // The complete decision, waiting where needed.
   virtual boost::asio::awaitable<Verdict> on_request(RequestContext& ctx) = 0;
   virtual void on_response(RequestContext&, boost::beast::http::response_header<>&) {}
   virtual void on_complete(const RequestContext&, const Outcome&) noexcept {}

@@ -139,6 +139,10 @@ CorsFilter::CorsFilter(std::shared_ptr<const CorsPolicyHolder> holder)
     : holder_(std::move(holder)) {}
 
 boost::asio::awaitable<Verdict> CorsFilter::on_request(RequestContext& ctx) {
+  co_return *decide_now(ctx);
+}
+
+std::optional<Verdict> CorsFilter::decide_now(RequestContext& ctx) {
   std::string_view origin;
   if (ctx.head != nullptr) origin = (*ctx.head)[http::field::origin];
   if (ctx.match.route != nullptr && ctx.match.route->cors) {
@@ -146,7 +150,7 @@ boost::asio::awaitable<Verdict> CorsFilter::on_request(RequestContext& ctx) {
   } else {
     append_cors_headers(*holder_->get(), origin, ctx.response_headers);
   }
-  co_return Continue{};
+  return Continue{};
 }
 
 void CorsFilter::on_response(RequestContext& ctx, http::response_header<>& res) {

@@ -51,6 +51,7 @@ class CorsFilter final : public Filter {
   std::string_view name() const noexcept override { return "cors"; }
   // Adds append_cors_headers() to ctx.response_headers, so local replies of later filters
   // (401, 429) carry them too and the page can read why it was refused. Never refuses.
+  std::optional<Verdict> decide_now(RequestContext& ctx) override;
   boost::asio::awaitable<Verdict> on_request(RequestContext& ctx) override;
   // The gateway's policy wins over an upstream that sets its own CORS headers: two
   // Access-Control-Allow-Origin values make browsers reject the response.

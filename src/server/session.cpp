@@ -59,6 +59,21 @@ void host_without_port(std::string_view host, std::string& out) {
   }
 }
 
+// A filter's verdict without waiting; false when it must wait (see Filter::decide_now). A
+// refusal lands in `reply`. Verdicts stay out of handle_request's frame.
+bool decide_now(Filter& filter, RequestContext& ctx, std::optional<LocalReply>& reply) {
+  std::optional<Verdict> verdict = filter.decide_now(ctx);
+  if (!verdict) return false;
+  if (auto* refused = std::get_if<LocalReply>(&*verdict)) reply = std::move(*refused);
+  return true;
+}
+
+asio::awaitable<void> decide_later(Filter& filter, RequestContext& ctx,
+                                   std::optional<LocalReply>& reply) {
+  Verdict verdict = co_await filter.on_request(ctx);
+  if (auto* refused = std::get_if<LocalReply>(&verdict)) reply = std::move(*refused);
+}
+
 bool has_obsolete_fold(std::string_view head) {
   // A header line starting with SP/HT continues the previous one (obs-fold, RFC 9112 5.2):
   // rejected, since proxies that unfold differently are how requests get smuggled.
@@ -173,10 +188,10 @@ asio::awaitable<void> Session::run() {
     first = false;
     if (status == HeadStatus::kClosed) break;
     if (status != HeadStatus::kOk) {
-      RequestContext ctx;
+      RequestContext& ctx = ctx_;
       ctx.started = Clock::now();
       ctx.request_id = generate_request_id();
-      Downstream down{stream_, buffer_, *parser_};
+      Downstream down{stream_, buffer_, *parser_, scratch_};
       down.keep_alive = false;
       LocalReply reply;
       switch (status) {
@@ -292,40 +307,110 @@ asio::awaitable<Session::HeadStatus> Session::read_head(bool first) {
 }
 
 asio::awaitable<bool> Session::handle_request() {
-  const auto& s = worker_.settings();
   struct InFlight {
     metrics::Gauge& g;
     explicit InFlight(metrics::Gauge& gauge) : g(gauge) { g.inc(); }
     ~InFlight() { g.dec(); }
   } in_flight(worker_.metrics().in_flight);
+  // Whatever the exit, the context is reset with the request: an idle connection pins no
+  // config snapshot and the next request starts clean.
+  struct ResetAtEnd {
+    RequestContext& c;
+    std::string& scratch;
+    ~ResetAtEnd() {
+      c.reset();
+      if (scratch.capacity() > kIdleBufferKeep) std::string().swap(scratch);
+    }
+  } reset_at_end{ctx_, scratch_};
+  RequestContext& ctx = ctx_;
+  Downstream down{stream_, buffer_, *parser_, scratch_};
+  // Locals of a coroutine live in its frame: one reply slot for every error path keeps the
+  // frame small enough for Asio's recycler.
+  std::optional<LocalReply> reply;
+  std::optional<LocalResponse> preflight;
+  const Admission admission = admit(ctx, down, reply, preflight);
+  switch (admission.kind) {
+    case Admission::kReply:
+      break;
+    case Admission::kBuiltin:
+      co_await reply_builtin(ctx, down, ctx.target.path);
+      complete(ctx, down);
+      co_return down.keep_alive;
+    case Admission::kPreflight:
+      if (!parser_->is_done()) down.keep_alive = false;
+      co_await write_local(ctx, down, std::move(*preflight));
+      complete(ctx, down);
+      co_return down.keep_alive;
+    case Admission::kLocal:
+      co_await serve_local(*admission.local, ctx, down);
+      complete(ctx, down);
+      co_return down.keep_alive && parser_->is_done();
+    case Admission::kProxy: {
+      for (const auto& filter : worker_.filters()) {
+        if (!decide_now(*filter, ctx, reply)) co_await decide_later(*filter, ctx, reply);
+        if (reply) break;
+      }
+      if (reply) break;
+      reply = co_await forward_upstream(worker_, ctx, down);
+      if (!reply) {
+        complete(ctx, down);
+        co_return down.keep_alive&& down.body_consumed;
+      }
+      if (down.response_started) {
+        down.keep_alive = false;
+        complete(ctx, down);
+        co_return false;
+      }
+      down.keep_alive = down.keep_alive && down.body_consumed;
+      break;
+    }
+  }
+  if (!parser_->is_done()) down.keep_alive = false;  // unread body: never reuse the stream
+  co_await reply_error(ctx, down, *reply);
+  complete(ctx, down);
+  co_return down.keep_alive;
+}
+
+Session::Admission Session::admit(RequestContext& ctx, Downstream& down,
+                                  std::optional<LocalReply>& reply,
+                                  std::optional<LocalResponse>& preflight) {
+  const auto& s = worker_.settings();
   auto& req = parser_->get();
-  RequestContext ctx;
   ctx.started = Clock::now();
   ctx.config = worker_.config();
   ctx.head = &req;
   ctx.client_ip = client_ip_;
   ctx.peer_trusted = peer_trusted_;
-  Downstream down{stream_, buffer_, *parser_};
   down.keep_alive = req.keep_alive() && !closing_;
   down.body_consumed = parser_->is_done();
 
   const auto incoming_id = req["X-Request-Id"];
   ctx.request_id_from_client = is_safe_request_id(incoming_id);
-  ctx.request_id = ctx.request_id_from_client ? std::string(incoming_id) : generate_request_id();
+  if (ctx.request_id_from_client) {
+    ctx.request_id.assign(incoming_id);
+  } else {
+    char id[36];
+    write_request_id(id);
+    ctx.request_id.assign(id, sizeof id);
+  }
 
   if (worker_.state().spans != nullptr) start_trace(ctx, req);
 
-  std::string method(req.method_string());
-  for (auto& c : method) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  // Known methods are upper-case static strings already; an extension method is copied.
+  if (req.method() != http::verb::unknown) {
+    ctx.method = req.method_string();
+  } else {
+    method_.assign(req.method_string());
+    for (auto& c : method_) {
+      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+    }
+    ctx.method = method_;
   }
-  ctx.method = method;
 
-  auto finish = [&](const LocalReply& reply) -> asio::awaitable<bool> {
-    if (!parser_->is_done()) down.keep_alive = false;  // unread body: never reuse the stream
-    co_await reply_error(ctx, down, reply);
-    complete(ctx, down);
-    co_return down.keep_alive;
+  auto refuse = [&](ErrorCode code, const char* message, bool close) {
+    if (close) down.keep_alive = false;
+    reply.emplace(code, message);
+    return Admission{Admission::kReply};
   };
 
   std::size_t field_count = 0;
@@ -335,92 +420,53 @@ asio::awaitable<bool> Session::handle_request() {
     if (f.name() == http::field::host) ++host_count;
   }
   if (field_count > s.max_headers) {
-    down.keep_alive = false;
-    co_return co_await finish({ErrorCode::kHeadersTooLarge, "too many header fields"});
+    return refuse(ErrorCode::kHeadersTooLarge, "too many header fields", true);
   }
   if (req.target().size() > s.max_uri_length) {
-    down.keep_alive = false;
-    co_return co_await finish({ErrorCode::kUriTooLong, "request target too long"});
+    return refuse(ErrorCode::kUriTooLong, "request target too long", true);
   }
   if (host_count > 1 || (host_count == 0 && req.version() >= 11)) {
-    down.keep_alive = false;
-    co_return co_await finish({ErrorCode::kBadRequest, "exactly one Host header is required"});
+    return refuse(ErrorCode::kBadRequest, "exactly one Host header is required", true);
   }
-  if (const auto err = normalize_target(req.target(), ctx.target); err != PathError::kNone) {
-    down.keep_alive = false;
-    co_return co_await finish({ErrorCode::kBadRequest, "invalid request target"});
+  if (normalize_target(req.target(), ctx.target) != PathError::kNone) {
+    return refuse(ErrorCode::kBadRequest, "invalid request target", true);
   }
 
-  if (is_builtin_path(ctx.target.path)) {
-    co_await reply_builtin(ctx, down, ctx.target.path);
-    complete(ctx, down);
-    co_return down.keep_alive;
-  }
+  if (is_builtin_path(ctx.target.path)) return {Admission::kBuiltin};
 
   // CORS preflights are answered before the filters: the route need not list OPTIONS, and the
-  // browser sends no credentials with them, so auth must not see them either. The policy is
-  // that of the route the actual request would take (path + Access-Control-Request-Method)
-  // when it has its own, else the global one.
+  // browser sends no credentials with them, so auth must not see them either.
   if (ctx.method == "OPTIONS" && is_cors_preflight(req)) {
-    std::shared_ptr<const CorsPolicy> global;
-    const CorsPolicy* policy = nullptr;
-    if (ctx.config && ctx.config->router) {
-      std::string host;
-      host_without_port(req[http::field::host], host);
-      std::string requested(preflight_method(req));
-      for (auto& c : requested) {
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-      }
-      auto match = ctx.config->router->match(host, ctx.target.path, requested);
-      if (match.status == MatchStatus::kMatched && match.route->cors) {
-        policy = match.route->cors.get();
-        ctx.match = match;  // the access log and metrics name the route
-      }
-    }
-    if (policy == nullptr && worker_.state().cors) {
-      global = worker_.state().cors->get();
-      policy = global.get();
-    }
-    if (policy != nullptr) {
-      if (auto answer = answer_preflight(*policy, req, ctx.request_id, ctx.trace_id)) {
-        if (!parser_->is_done()) down.keep_alive = false;
-        co_await write_local(ctx, down, std::move(*answer));
-        complete(ctx, down);
-        co_return down.keep_alive;
-      }
-      ctx.match = {};
-    }
+    preflight = answer_preflight_for(ctx);
+    if (preflight) return {Admission::kPreflight};
   }
 
   if (auto* local = worker_.local_endpoint_for(ctx.target.path)) {
-    co_await serve_local(*local, ctx, down);
-    complete(ctx, down);
-    co_return down.keep_alive && parser_->is_done();
+    return {Admission::kLocal, local};
   }
 
   if (!ctx.config || !ctx.config->router) {
-    co_return co_await finish({ErrorCode::kServiceUnavailable, "no configuration loaded"});
+    return refuse(ErrorCode::kServiceUnavailable, "no configuration loaded", false);
   }
   std::string host;
   host_without_port(req[http::field::host], host);
   ctx.match = ctx.config->router->match(host, ctx.target.path, ctx.method);
   if (ctx.match.status == MatchStatus::kNotFound) {
-    co_return co_await finish({ErrorCode::kNotFound, "no route matches this path"});
+    return refuse(ErrorCode::kNotFound, "no route matches this path", false);
   }
   if (ctx.match.status == MatchStatus::kMethodNotAllowed) {
-    LocalReply reply{ErrorCode::kMethodNotAllowed, "method not allowed on this route"};
-    reply.headers.emplace_back("Allow", ctx.match.allow);
-    co_return co_await finish(reply);
+    refuse(ErrorCode::kMethodNotAllowed, "method not allowed on this route", false);
+    reply->headers.emplace_back("Allow", ctx.match.allow);
+    return {Admission::kReply};
   }
   const RouteConfig& route = ctx.route();
   if (route.service == "internal") {
-    co_return co_await finish({ErrorCode::kNotFound, "no built-in endpoint at this path"});
+    return refuse(ErrorCode::kNotFound, "no built-in endpoint at this path", false);
   }
 
   const std::uint64_t body_limit = route.max_body_bytes.value_or(s.max_body_bytes);
   if (const auto len = parser_->content_length(); len && *len > body_limit) {
-    down.keep_alive = false;
-    co_return co_await finish({ErrorCode::kPayloadTooLarge, "request body too large"});
+    return refuse(ErrorCode::kPayloadTooLarge, "request body too large", true);
   }
   parser_->body_limit(body_limit);
   ctx.deadline = ctx.started + route.timeout;
@@ -428,20 +474,36 @@ asio::awaitable<bool> Session::handle_request() {
   // Identity headers only ever come from the auth stage: a client's copies go before any
   // filter runs, on public routes too.
   strip_identity_headers(req);
-  for (const auto& filter : worker_.filters()) {
-    Verdict verdict = co_await filter->on_request(ctx);
-    if (auto* reply = std::get_if<LocalReply>(&verdict)) co_return co_await finish(*reply);
-  }
+  return {Admission::kProxy};
+}
 
-  if (auto reply = co_await forward_upstream(worker_, ctx, down)) {
-    if (!down.response_started) {
-      down.keep_alive = down.keep_alive && down.body_consumed;
-      co_return co_await finish(*reply);
+std::optional<LocalResponse> Session::answer_preflight_for(RequestContext& ctx) {
+  // The policy is that of the route the actual request would take (path +
+  // Access-Control-Request-Method) when it has its own, else the global one.
+  const auto& req = *ctx.head;
+  std::shared_ptr<const CorsPolicy> global;
+  const CorsPolicy* policy = nullptr;
+  if (ctx.config && ctx.config->router) {
+    std::string host;
+    host_without_port(req[http::field::host], host);
+    std::string requested(preflight_method(req));
+    for (auto& c : requested) {
+      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
     }
-    down.keep_alive = false;
+    auto match = ctx.config->router->match(host, ctx.target.path, requested);
+    if (match.status == MatchStatus::kMatched && match.route->cors) {
+      policy = match.route->cors.get();
+      ctx.match = match;  // the access log and metrics name the route
+    }
   }
-  complete(ctx, down);
-  co_return down.keep_alive&& down.body_consumed;
+  if (policy == nullptr && worker_.state().cors) {
+    global = worker_.state().cors->get();
+    policy = global.get();
+  }
+  if (policy == nullptr) return std::nullopt;
+  auto answer = answer_preflight(*policy, req, ctx.request_id, ctx.trace_id);
+  if (!answer) ctx.match = {};
+  return answer;
 }
 
 asio::awaitable<void> Session::reply_error(RequestContext& ctx, Downstream& down,

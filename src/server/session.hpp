@@ -23,11 +23,14 @@ using RequestParser = boost::beast::http::request_parser<boost::beast::http::buf
 
 // What the proxy needs from the downstream side of an exchange.
 struct Downstream {
-  Downstream(AnyStream& s, IoBuffer& b, RequestParser& p) : stream(s), buffer(b), parser(p) {}
+  Downstream(AnyStream& s, IoBuffer& b, RequestParser& p, std::string& sc)
+      : stream(s), buffer(b), parser(p), scratch(sc) {}
 
   AnyStream& stream;  // plain TCP, or TLS when the listener terminates TLS
   IoBuffer& buffer;   // bytes read past the request head live here
   RequestParser& parser;
+  // The connection's formatting buffer (heads, small bodies): its capacity outlives requests.
+  std::string& scratch;
   bool keep_alive = true;         // the client allows keep-alive and we intend to keep it
   bool response_started = false;  // bytes of a response were written: no local reply now
   bool body_consumed = false;     // the request body was read completely
@@ -54,6 +57,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   enum class HeadStatus { kOk, kClosed, kTimeout, kTooLarge, kUriTooLong, kBadRequest };
+  // What admit() decided for a request whose head was read.
+  struct Admission {
+    enum Kind { kReply, kBuiltin, kPreflight, kLocal, kProxy } kind;
+    LocalEndpoint* local = nullptr;  // kLocal
+  };
 
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<bool> handshake();
@@ -62,6 +70,11 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::awaitable<HeadStatus> read_head(bool first);
   // Handles one request; returns whether the connection may serve another.
   boost::asio::awaitable<bool> handle_request();
+  // Everything decided before the filters, without waiting: limits, target, built-in and
+  // local endpoints, CORS preflights, the route. Fills `reply` (kReply) or `preflight`.
+  Admission admit(RequestContext& ctx, Downstream& down, std::optional<LocalReply>& reply,
+                  std::optional<LocalResponse>& preflight);
+  std::optional<LocalResponse> answer_preflight_for(RequestContext& ctx);
   boost::asio::awaitable<void> reply_error(RequestContext& ctx, Downstream& down,
                                            const LocalReply& reply);
   boost::asio::awaitable<void> reply_builtin(RequestContext& ctx, Downstream& down,
@@ -80,6 +93,11 @@ class Session : public std::enable_shared_from_this<Session> {
   AnyStream stream_;
   IoBuffer buffer_;
   std::optional<RequestParser> parser_;
+  // Per-request state kept by the connection (not in coroutine frames, which Asio only
+  // recycles up to 1 KiB): reset after each request, with the buffers it grew.
+  RequestContext ctx_;
+  std::string scratch_;  // see Downstream::scratch
+  std::string method_;   // an extension method, upper-cased (ctx_.method views it)
   std::string client_ip_;
   bool peer_trusted_ = false;
   bool idle_ = true;

@@ -34,6 +34,9 @@ namespace {
 
 // One relay step: a block of the worker's pool.
 constexpr std::size_t kBodyChunk = BlockPool::kBlockSize;
+// Response bodies of known length up to this size are relayed behind the head (see
+// relay_response).
+constexpr std::size_t kSmallBody = 2048;
 constexpr auto kTunnelIdle = std::chrono::minutes(10);
 
 using ResponseParser = http::response_parser<http::buffer_body>;
@@ -130,9 +133,8 @@ class ProxyExchange {
         settings_(worker.settings()),
         req_(down.parser.get()),
         client_version_(req_.version()),
-        spans_(ctx.trace_sampled ? worker.state().spans : nullptr) {
-    head_.reserve(1024);  // most heads fit: one allocation per exchange, no regrowth
-  }
+        head_(down.scratch),
+        spans_(ctx.trace_sampled ? worker.state().spans : nullptr) {}
 
   asio::awaitable<std::optional<LocalReply>> run();
 
@@ -155,6 +157,11 @@ class ProxyExchange {
   asio::awaitable<error_code> send_request();
   asio::awaitable<void> tunnel();
   asio::awaitable<void> relay_response();
+  // Kept out of run(): locals of a coroutine live in its frame, even on cold paths.
+  LocalReply circuit_open_reply(const upstream::CircuitPermit& permit) const;
+  void log_retry(const AttemptOutcome& outcome, const upstream::RetryVerdict& verdict,
+                 const upstream::Endpoint& endpoint) const;
+  asio::awaitable<void> back_off(std::chrono::milliseconds delay);
   std::chrono::milliseconds try_timeout() const {
     const auto t = route_.retry.per_try_timeout;
     return t.count() > 0 && t < route_.timeout ? t : route_.timeout;
@@ -184,9 +191,10 @@ class ProxyExchange {
 
   BodyMode body_mode_ = BodyMode::kNone;
   std::string kept_body_;
-  std::string head_;  // the formatted head being sent (request, then response)
+  // The formatted head being sent (request, then response), in the connection's buffer; a
+  // small response body of known length follows the response head in it.
+  std::string& head_;
   Block chunk_;
-  char small_body_[2048];  // response bodies of known length up to this size
   bool upgrade_ = false;
   bool want_continue_ = false;
   bool continue_sent_ = false;
@@ -194,8 +202,8 @@ class ProxyExchange {
   std::optional<LocalReply> pending_client_failure_;
   UpstreamConnectionPtr conn_;
   std::optional<ResponseParser> rp_;
-  tracing::SpanExporter* spans_;  // nullptr: the request is not traced
-  std::optional<tracing::Span> attempt_span_;
+  tracing::SpanExporter* spans_;                 // nullptr: the request is not traced
+  std::unique_ptr<tracing::Span> attempt_span_;  // on the heap: only sampled requests
 };
 
 void ProxyExchange::begin_attempt_span(const upstream::Endpoint& endpoint, unsigned attempt) {
@@ -203,7 +211,8 @@ void ProxyExchange::begin_attempt_span(const upstream::Endpoint& endpoint, unsig
   const auto trace_id = tracing::TraceId::from_hex(ctx_.trace_id);
   const auto parent = tracing::SpanId::from_hex(ctx_.span_id);
   if (!trace_id || !parent) return;
-  auto& span = attempt_span_.emplace();
+  attempt_span_ = std::make_unique<tracing::Span>();
+  auto& span = *attempt_span_;
   span.kind = tracing::SpanKind::kClient;
   span.name.reserve(ctx_.method.size() + 1 + route_.service.size());
   span.name.append(ctx_.method).append(" ").append(route_.service);
@@ -460,16 +469,33 @@ asio::awaitable<ProxyExchange::Attempt> ProxyExchange::try_endpoint(upstream::En
   co_return attempt;
 }
 
+LocalReply ProxyExchange::circuit_open_reply(const upstream::CircuitPermit& permit) const {
+  LocalReply reply{ErrorCode::kCircuitOpen, "circuit open for service " + service_.name()};
+  reply.headers.emplace_back("Retry-After", std::to_string(permit.retry_after_seconds()));
+  return reply;
+}
+
+void ProxyExchange::log_retry(const AttemptOutcome& outcome, const upstream::RetryVerdict& verdict,
+                              const upstream::Endpoint& endpoint) const {
+  logging::error().info("retrying {} {} after {} from {} ({} ms backoff)", ctx_.method,
+                        ctx_.target.path,
+                        outcome.error == upstream::AttemptError::kNone
+                            ? std::to_string(outcome.status)
+                            : std::string(upstream::retry_reason_name(verdict.reason)),
+                        endpoint.id(), verdict.backoff.count());
+}
+
+asio::awaitable<void> ProxyExchange::back_off(std::chrono::milliseconds delay) {
+  asio::steady_timer wait(worker_.io(), delay);
+  co_await wait.async_wait(use_tuple);
+}
+
 asio::awaitable<std::optional<LocalReply>> ProxyExchange::run() {
   prepare_request();
   auto& breaker = service_.breaker();
   const upstream::CircuitPermit service_permit = breaker.allow();
-  if (!service_permit) {
-    // Open service: answer at once without touching the upstream.
-    LocalReply reply{ErrorCode::kCircuitOpen, "circuit open for service " + service_.name()};
-    reply.headers.emplace_back("Retry-After", std::to_string(service_permit.retry_after_seconds()));
-    co_return reply;
-  }
+  // Open service: answer at once without touching the upstream.
+  if (!service_permit) co_return circuit_open_reply(service_permit);
   service_.record_request();
   if (body_mode_ == BodyMode::kKept) {
     if (auto failure = co_await keep_body()) {
@@ -517,18 +543,10 @@ asio::awaitable<std::optional<LocalReply>> ProxyExchange::run() {
     // ejected), the answer in hand is relayed rather than thrown away.
     if (!verdict || !service_.has_available_endpoint()) break;
     end_attempt_span(attempt.outcome);
-    logging::error().info("retrying {} {} after {} from {} ({} ms backoff)", ctx_.method,
-                          ctx_.target.path,
-                          attempt.outcome.error == upstream::AttemptError::kNone
-                              ? std::to_string(attempt.outcome.status)
-                              : std::string(upstream::retry_reason_name(verdict.reason)),
-                          selection.endpoint->id(), verdict.backoff.count());
+    log_retry(attempt.outcome, verdict, *selection.endpoint);
     conn_.reset();
     rp_.reset();
-    if (verdict.backoff.count() > 0) {
-      asio::steady_timer wait(worker_.io(), verdict.backoff);
-      co_await wait.async_wait(use_tuple);
-    }
+    if (verdict.backoff.count() > 0) co_await back_off(verdict.backoff);
   }
   breaker.record(service_permit, final_outcome);
 
@@ -628,13 +646,15 @@ asio::awaitable<void> ProxyExchange::relay_response() {
     // A close-delimited body ends at the upstream's FIN (see TimedSocket::set_eager_reads).
     if (!has_length && !upstream_chunked) conn_->stream.set_eager_reads(true);
     BodyFramer framer(res.chunked());
-    // A small body of known length goes through a buffer of the exchange, not a pooled block:
-    // with hundreds of exchanges in flight the pool runs past its idle bound and its 32 KiB
-    // blocks would go back and forth to malloc.
+    // A small body of known length is read into the connection's buffer behind the head, not
+    // into a pooled block: with hundreds of exchanges in flight the pool runs past its idle
+    // bound and its 32 KiB blocks would go back and forth to malloc.
     const auto length = rp_->content_length();
-    const bool small = length && *length <= sizeof small_body_;
-    char* const piece = small ? small_body_ : chunk();
-    const std::size_t piece_size = small ? sizeof small_body_ : kBodyChunk;
+    const bool small = length && *length <= kSmallBody;
+    if (small) head_.resize(head.size() + *length);  // head_ is not resized again below
+    char* const piece = small ? head_.data() + head.size() : chunk();
+    const std::size_t piece_size = small ? static_cast<std::size_t>(*length) : kBodyChunk;
+    head = std::string_view(head_.data(), head.size());
     do {
       std::size_t size = 0;
       if (!rp_->is_done()) {

@@ -122,19 +122,19 @@ void AuthFilter::strip_credentials(RequestContext& ctx) const {
   if (!shared_->api_key_header.empty()) ctx.head->erase(shared_->api_key_header);
 }
 
-asio::awaitable<Verdict> AuthFilter::on_request(RequestContext& ctx) {
+std::optional<Verdict> AuthFilter::decide_now(RequestContext& ctx) {
   // Every request, public routes included: identity headers only ever come from us.
   strip_identity_headers(*ctx.head);
-  if (ctx.match.route == nullptr) co_return Continue{};
+  if (ctx.match.route == nullptr) return Continue{};
   const bool forward_credentials = ctx.route().forward_authorization;
   auto req = requirements_for(ctx);
   if (!req) {
     count(shared_->unauthorized);
-    co_return LocalReply(ErrorCode::kInternal, "route authentication is misconfigured");
+    return LocalReply(ErrorCode::kInternal, "route authentication is misconfigured");
   }
   if (!req->auth_required) {
     if (!forward_credentials) strip_credentials(ctx);
-    co_return Continue{};
+    return Continue{};
   }
 
   const std::string_view authorization = (*ctx.head)[http::field::authorization];
@@ -151,11 +151,9 @@ asio::awaitable<Verdict> AuthFilter::on_request(RequestContext& ctx) {
     method = "jwt";
     JwtResult r = shared_->jwt->authenticate(*bearer, at);
     if (!r.ok() && r.error() == JwtError::kUnknownKid && shared_->jwt->jwks() != nullptr) {
-      // The JWKS thread gets its own copy of the token; the request waits here, suspended.
-      attempt = co_await authenticate_with_refetch(std::string(*bearer), at);
-    } else {
-      attempt = from_jwt(std::move(r));
+      return std::nullopt;  // the key set is fetched again: on_request waits for it
     }
+    attempt = from_jwt(std::move(r));
   } else if (api_key && req->accept_api_key && shared_->api_keys) {
     method = "api_key";
     ApiKeyResult r = shared_->api_keys->lookup(*api_key, at);
@@ -178,6 +176,19 @@ asio::awaitable<Verdict> AuthFilter::on_request(RequestContext& ctx) {
   }
   Verdict v = finish(ctx, *req, std::move(attempt), method);
   if (!forward_credentials) strip_credentials(ctx);
+  return v;
+}
+
+asio::awaitable<Verdict> AuthFilter::on_request(RequestContext& ctx) {
+  if (auto verdict = decide_now(ctx)) co_return std::move(*verdict);
+  // Only a JWT naming a key id the key set lacks gets here (see decide_now). The JWKS thread
+  // gets its own copy of the token; the request waits, suspended.
+  const auto req = requirements_for(ctx);
+  const auto bearer = extract_bearer_token((*ctx.head)[http::field::authorization]);
+  if (!req || !bearer) co_return LocalReply(ErrorCode::kInternal, "route authentication failed");
+  AuthAttempt attempt = co_await authenticate_with_refetch(std::string(*bearer), now());
+  Verdict v = finish(ctx, *req, std::move(attempt), "jwt");
+  if (!ctx.route().forward_authorization) strip_credentials(ctx);
   co_return v;
 }
 

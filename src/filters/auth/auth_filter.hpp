@@ -62,6 +62,7 @@ class AuthFilter final : public Filter {
              boost::asio::any_io_executor worker_executor);
 
   std::string_view name() const noexcept override { return "auth"; }
+  std::optional<Verdict> decide_now(RequestContext& ctx) override;
   boost::asio::awaitable<Verdict> on_request(RequestContext& ctx) override;
 
   // Removes every header the gateway owns from `head`.

@@ -619,6 +619,38 @@ TEST_F(AuthFilterJwksTest, BurstWithANewKidCausesOneFetch) {
   EXPECT_EQ(source_.calls(), calls_before + 1);
 }
 
+TEST_F(AuthFilterJwksTest, OnlyAnUnknownKidMakesTheDecisionWait) {
+  const auto route = make_route("orders");
+  // Known key, no credentials, garbage: decided at once, with the same verdict on_request gives.
+  Request known(route);
+  known.head.set(http::field::authorization,
+                 "Bearer " + testing::tokens()["valid"]["RS256"]["token"].get<std::string>());
+  const auto now_known = filter_->decide_now(known.ctx);
+  ASSERT_TRUE(now_known.has_value());
+  EXPECT_TRUE(std::holds_alternative<Continue>(*now_known));
+  EXPECT_EQ(known.header("X-User-Id"), "user-42");
+  Request missing(route);
+  const auto now_missing = filter_->decide_now(missing.ctx);
+  ASSERT_TRUE(now_missing.has_value());
+  ASSERT_TRUE(std::holds_alternative<LocalReply>(*now_missing));
+  EXPECT_EQ(std::get<LocalReply>(*now_missing).status, 401u);
+
+  // A key id the set lacks: no verdict now, nothing fetched, the request untouched; the
+  // awaited decision fetches the set again and lets the token through.
+  source_.set(testing::read_fixture("jwks_rotated.json"), false);
+  const int calls_before = source_.calls();
+  const std::string rotated = testing::tokens()["extra"]["rotated_rsa2"].get<std::string>();
+  Request waiting(route);
+  waiting.head.set(http::field::authorization, "Bearer " + rotated);
+  EXPECT_FALSE(filter_->decide_now(waiting.ctx).has_value());
+  EXPECT_EQ(source_.calls(), calls_before);
+  EXPECT_EQ(waiting.header("Authorization"), "Bearer " + rotated);
+  const Verdict later = testing::run(io_, filter_->on_request(waiting.ctx));
+  EXPECT_TRUE(std::holds_alternative<Continue>(later));
+  EXPECT_EQ(source_.calls(), calls_before + 1);
+  EXPECT_EQ(waiting.header("X-User-Id"), "user-42");
+}
+
 TEST_F(AuthFilterJwksTest, UnknownKidWithJwksDownIs401) {
   const auto route = make_route("orders");
   source_.set(std::nullopt, false);  // the JWKS server fails
