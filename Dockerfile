@@ -45,12 +45,13 @@ FROM debian:12-slim AS runtime
 #   libyaml-cpp-dev      -> libyaml-cpp0.7       libhiredis-dev  -> libhiredis0.14
 #   libmariadb-dev       -> libmariadb3 (also brings the caching_sha2_password plugin MySQL 8 uses)
 #   libspdlog-dev        -> libspdlog1.10 and libfmt9
+#   libjemalloc-dev      -> libjemalloc2 (the gateway's allocator)
 # (Asio, Beast and nlohmann_json are header-only; libstdc++6, libgcc-s1 and libc6 are in the base.)
 # ca-certificates is the system trust store for https upstreams and JWKS endpoints; curl is for
 # the HEALTHCHECK below and for calling the admin API from inside the container.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libboost-url1.81.0 libssl3 libyaml-cpp0.7 libhiredis0.14 libmariadb3 libspdlog1.10 libfmt9 \
+      libboost-url1.81.0 libssl3 libyaml-cpp0.7 libhiredis0.14 libmariadb3 libspdlog1.10 libfmt9 libjemalloc2 \
       ca-certificates curl \
  && rm -rf /var/lib/apt/lists/*
 

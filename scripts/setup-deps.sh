@@ -6,7 +6,7 @@ set -euo pipefail
 build_packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-all-dev libboost-url1.81-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev
-  libhiredis-dev libmariadb-dev libspdlog-dev
+  libhiredis-dev libmariadb-dev libspdlog-dev libjemalloc-dev
 )
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev

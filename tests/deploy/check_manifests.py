@@ -40,6 +40,7 @@ RUNTIME_PACKAGES_OF = {
     "libhiredis-dev": ["libhiredis0.14"],
     "libmariadb-dev": ["libmariadb3"],
     "libspdlog-dev": ["libspdlog1.10", "libfmt9"],
+    "libjemalloc-dev": ["libjemalloc2"],
 }
 # Packages every debian:12-slim image already has.
 SLIM_BASE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
