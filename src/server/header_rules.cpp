@@ -2,17 +2,15 @@
 
 #include <array>
 #include <boost/beast/http/rfc7230.hpp>
+#include <boost/container/small_vector.hpp>
+#include <iterator>
 #include <string>
-#include <vector>
 
 namespace gatewayd {
 
 namespace http = boost::beast::http;
 
 namespace {
-constexpr std::array<std::string_view, 7> kHopByHop{
-    "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding",
-    "Upgrade"};
 constexpr std::array<std::string_view, 4> kIdentity{"X-User-Id", "X-Roles", "X-Permissions",
                                                     "X-Auth-Method"};
 }  // namespace
@@ -29,9 +27,8 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 bool connection_has_token(const http::fields& fields, std::string_view token) {
-  for (auto it = fields.find(http::field::connection); it != fields.end() &&
-                                                       it->name() == http::field::connection;
-       ++it) {
+  for (auto it = fields.find(http::field::connection);
+       it != fields.end() && it->name() == http::field::connection; ++it) {
     for (auto t : http::token_list{it->value()}) {
       if (iequals(t, token)) return true;
     }
@@ -40,24 +37,48 @@ bool connection_has_token(const http::fields& fields, std::string_view token) {
 }
 
 void strip_hop_by_hop(http::fields& fields, bool keep_upgrade) {
-  // Collect the names listed in Connection first: they are hop-by-hop for this message.
-  std::vector<std::string> listed;
+  // One pass over the fields, on every proxied request and response: the fixed hop-by-hop set is
+  // recognised by Beast's field code, names listed in Connection by comparison. The listed names
+  // are views into the Connection values, so Connection itself goes last.
+  boost::container::small_vector<std::string_view, 4> listed;
   for (auto it = fields.find(http::field::connection);
        it != fields.end() && it->name() == http::field::connection; ++it) {
     for (auto t : http::token_list{it->value()}) {
       if (keep_upgrade && iequals(t, "upgrade")) continue;
-      listed.emplace_back(t);
+      if (iequals(t, "close") || iequals(t, "keep-alive")) continue;  // options, not names
+      listed.emplace_back(t.data(), t.size());
     }
   }
-  for (const auto& name : listed) {
-    if (iequals(name, "close") || iequals(name, "keep-alive")) continue;
-    fields.erase(name);
+  for (auto it = fields.begin(); it != fields.end();) {
+    bool drop = false;
+    switch (it->name()) {
+      case http::field::keep_alive:
+      case http::field::proxy_connection:
+      case http::field::te:
+      case http::field::trailer:
+      case http::field::transfer_encoding:
+        drop = true;
+        break;
+      case http::field::upgrade:
+        drop = !keep_upgrade;
+        break;
+      case http::field::connection:
+        break;
+      default:
+        for (const auto name : listed) {
+          if (iequals(it->name_string(), name)) {
+            drop = true;
+            break;
+          }
+        }
+    }
+    it = drop ? fields.erase(it) : std::next(it);
   }
-  for (auto name : kHopByHop) {
-    if (keep_upgrade && (name == "Upgrade" || name == "Connection")) continue;
-    fields.erase(name);
+  if (keep_upgrade) {
+    fields.set(http::field::connection, "upgrade");
+  } else {
+    fields.erase(http::field::connection);
   }
-  if (keep_upgrade) fields.set(http::field::connection, "upgrade");
 }
 
 void strip_identity_headers(http::fields& fields) {
@@ -96,8 +117,7 @@ bool is_upgrade_request(const http::fields& fields) {
 }
 
 bool is_idempotent_method(std::string_view m) noexcept {
-  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" ||
-         m == "TRACE";
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
 }
 
 }  // namespace gatewayd

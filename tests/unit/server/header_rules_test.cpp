@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 namespace gatewayd {
 namespace {
 
@@ -24,6 +28,28 @@ TEST(HeaderRules, StripsHopByHopAndConnectionListedFields) {
   EXPECT_EQ(f.find("Proxy-Connection"), f.end());
   EXPECT_EQ(f.find(http::field::upgrade), f.end());
   EXPECT_EQ(f["X-Kept"], "yes");
+}
+
+TEST(HeaderRules, StripsEveryListedAndRepeatedFieldWhereverItStands) {
+  http::fields f;
+  f.insert("x-listed-early", "1");  // before the Connection field that names it
+  f.insert(http::field::connection, "close");
+  f.insert("X-Kept", "a");
+  f.insert(http::field::connection, "X-LISTED-EARLY,  x-listed-late ");
+  f.insert("X-Listed-Late", "2");
+  f.insert("x-listed-late", "3");
+  f.insert(http::field::transfer_encoding, "chunked");
+  f.insert(http::field::trailer, "Expires");
+  f.insert("Close", "not a hop-by-hop name");
+  f.insert("X-Kept", "b");
+  strip_hop_by_hop(f);
+  std::vector<std::string> left;
+  for (const auto& field : f) {
+    left.push_back(std::string(field.name_string()) + ": " + std::string(field.value()));
+  }
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left,
+            (std::vector<std::string>{"Close: not a hop-by-hop name", "X-Kept: a", "X-Kept: b"}));
 }
 
 TEST(HeaderRules, KeepsUpgradeForTunnels) {
