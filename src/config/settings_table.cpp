@@ -630,8 +630,8 @@ constexpr std::array kSettings{
                                "need (about 50 ms of its own traffic, at most this percent of "
                                "the bucket's capacity; only buckets where that is 2 tokens or "
                                "more) and spends them without a Redis call; unused ones go back "
-                               "after 250 ms. Never admits more than the limit. 0: one Redis "
-                               "call per request.",
+                               "after 250 ms, and at a graceful shutdown. Never admits more "
+                               "than the limit. 0: one Redis call per request.",
                 .min = 0,
                 .max = 50},
     SettingSpec{.name = "RATE_LIMIT_EXPECTED_REPLICAS",
