@@ -74,6 +74,13 @@ asio::awaitable<void> decide_later(Filter& filter, RequestContext& ctx,
   if (auto* refused = std::get_if<LocalReply>(&verdict)) reply = std::move(*refused);
 }
 
+// Methods are matched upper-case (Beast keeps an extension method as the client sent it).
+void upper_case(std::string& s) {
+  for (auto& c : s) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  }
+}
+
 bool has_obsolete_fold(std::string_view head) {
   // A header line starting with SP/HT continues the previous one (obs-fold, RFC 9112 5.2):
   // rejected, since proxies that unfold differently are how requests get smuggled.
@@ -401,9 +408,7 @@ Session::Admission Session::admit(RequestContext& ctx, Downstream& down,
     ctx.method = req.method_string();
   } else {
     method_.assign(req.method_string());
-    for (auto& c : method_) {
-      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-    }
+    upper_case(method_);
     ctx.method = method_;
   }
 
@@ -487,9 +492,7 @@ std::optional<LocalResponse> Session::answer_preflight_for(RequestContext& ctx) 
     std::string host;
     host_without_port(req[http::field::host], host);
     std::string requested(preflight_method(req));
-    for (auto& c : requested) {
-      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-    }
+    upper_case(requested);
     auto match = ctx.config->router->match(host, ctx.target.path, requested);
     if (match.status == MatchStatus::kMatched && match.route->cors) {
       policy = match.route->cors.get();
