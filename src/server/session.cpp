@@ -11,6 +11,7 @@
 #include <chrono>
 
 #include "common/cidr.hpp"
+#include "common/on_exit.hpp"
 #include "gatewayd/logging.hpp"
 #include "gatewayd/metrics.hpp"
 #include "gatewayd/records.hpp"
@@ -314,21 +315,14 @@ asio::awaitable<Session::HeadStatus> Session::read_head(bool first) {
 }
 
 asio::awaitable<bool> Session::handle_request() {
-  struct InFlight {
-    metrics::Gauge& g;
-    explicit InFlight(metrics::Gauge& gauge) : g(gauge) { g.inc(); }
-    ~InFlight() { g.dec(); }
-  } in_flight(worker_.metrics().in_flight);
-  // Whatever the exit, the context is reset with the request: an idle connection pins no
-  // config snapshot and the next request starts clean.
-  struct ResetAtEnd {
-    RequestContext& c;
-    std::string& scratch;
-    ~ResetAtEnd() {
-      c.reset();
-      if (scratch.capacity() > kIdleBufferKeep) std::string().swap(scratch);
-    }
-  } reset_at_end{ctx_, scratch_};
+  worker_.metrics().in_flight.inc();
+  // Whatever the exit, the request leaves the in-flight gauge and the context is reset: an
+  // idle connection pins no config snapshot and the next request starts clean.
+  const OnExit end_of_request{[this] {
+    worker_.metrics().in_flight.dec();
+    ctx_.reset();
+    if (scratch_.capacity() > kIdleBufferKeep) std::string().swap(scratch_);
+  }};
   RequestContext& ctx = ctx_;
   Downstream down{stream_, buffer_, *parser_, scratch_};
   // Locals of a coroutine live in its frame: one reply slot for every error path keeps the

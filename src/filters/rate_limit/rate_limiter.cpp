@@ -15,6 +15,7 @@
 
 #include "clients/redis_client.hpp"
 #include "clients/redis_slot.hpp"
+#include "common/on_exit.hpp"
 #include "filters/rate_limit/redis_bucket_batcher.hpp"
 #include "filters/rate_limit/redis_bucket_script.hpp"
 #include "gatewayd/config.hpp"
@@ -54,14 +55,6 @@ void log_escaped(std::exception_ptr e) {
     logging::error().error("rate limit task failed");
   }
 }
-
-template <typename F>
-struct OnExit {
-  F f;
-  ~OnExit() { f(); }
-};
-template <typename F>
-OnExit(F) -> OnExit<F>;
 
 }  // namespace
 
